@@ -1,0 +1,82 @@
+/* ovnic: non-blocking byte streams over unix:, tcp: and ssl: remotes, and passive
+ * listeners punix:, ptcp:, pssl:.
+ *
+ * Remote syntax (as in OVS/OVN):
+ *   unix:PATH            tcp:IP:PORT  (IPv6 as tcp:[::1]:PORT)     ssl:IP:PORT
+ *   punix:PATH           ptcp:PORT[:IP]                            pssl:PORT[:IP]
+ *
+ * ssl: and pssl: need a 'struct tls_config' (see tls.h) with CA, certificate and key;
+ * both sides authenticate each other.  All I/O is non-blocking: a stream is driven from
+ * a poll loop by watching stream_fd() for stream_poll_events(). */
+#ifndef OVNIC_UTIL_STREAM_H
+#define OVNIC_UTIL_STREAM_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shared/util/err.h"
+
+struct stream;
+struct pstream;
+struct tls_config;
+
+/** Starts connecting to 'remote'.  'tls' is required for ssl: and ignored otherwise
+ * (borrowed; copied as needed).  On success '*stream' is owned by the caller; free
+ * with stream_close().  The connection may still be in progress: see
+ * stream_connect().  Returns 0, -EINVAL on a malformed remote or missing TLS config,
+ * -EAFNOSUPPORT on an unknown scheme, or a negative errno from socket()/connect(). */
+int stream_open(const char *remote, const struct tls_config *tls, struct stream **stream,
+                struct ovnic_err *err);
+
+/** Advances a connection in progress (TCP connect, TLS handshake).  Returns 0 once
+ * connected, -EAGAIN while in progress (wait for stream_poll_events()), or a negative
+ * errno on failure (-ECONNREFUSED, -EPROTO for a TLS failure or a rejected peer...). */
+int stream_connect(struct stream *stream);
+
+/** Receives up to 'n' bytes.  Returns the number received (> 0), 0 on orderly close by
+ * the peer, -EAGAIN if nothing is available now, or another negative errno. */
+ssize_t stream_recv(struct stream *stream, void *buf, size_t n);
+
+/** Sends up to 'n' bytes.  Returns the number accepted (> 0, possibly less than 'n'),
+ * -EAGAIN if none can be accepted now, or another negative errno. */
+ssize_t stream_send(struct stream *stream, const void *buf, size_t n);
+
+/** The fd to watch. */
+int stream_fd(const struct stream *stream);
+
+/** The POLL_IN/POLL_OUT events to watch so that the pending operation can progress
+ * (a TLS stream may need POLL_OUT to read, or POLL_IN to write).  'want_send' says
+ * whether the caller has output waiting. */
+uint32_t stream_poll_events(const struct stream *stream, bool want_send);
+
+/** The remote's name as given to stream_open() or "unix:..."/"tcp:IP:PORT" for an
+ * accepted stream.  Valid until stream_close(). */
+const char *stream_name(const struct stream *stream);
+
+/** For a connected TLS stream: the peer certificate's subject CN, else NULL.  Valid
+ * until stream_close(). */
+const char *stream_peer_name(const struct stream *stream);
+
+/** Closes and frees 'stream' (may be NULL). */
+void stream_close(struct stream *stream);
+
+/** Starts listening on 'name' (punix:, ptcp:, pssl:).  'tls' is required for pssl:.
+ * Caller owns '*pstream'; free with pstream_close().  For ptcp:/pssl: with port 0, the
+ * bound port is returned by pstream_port(). */
+int pstream_open(const char *name, const struct tls_config *tls, struct pstream **pstream,
+                 struct ovnic_err *err);
+
+/** Accepts one connection.  Returns 0 with '*stream' set (its TLS handshake may still
+ * be in progress: drive it with stream_connect()), -EAGAIN if none is waiting, or a
+ * negative errno. */
+int pstream_accept(struct pstream *pstream, struct stream **stream);
+
+int pstream_fd(const struct pstream *pstream);
+uint16_t pstream_port(const struct pstream *pstream);
+
+/** Closes 'pstream' (may be NULL); removes the socket file of punix:. */
+void pstream_close(struct pstream *pstream);
+
+#endif /* OVNIC_UTIL_STREAM_H */
