@@ -90,8 +90,7 @@ ovnic_log(const struct ovnic_log_module *module, enum ovnic_log_level level,
 bool
 ovnic_ratelimit_allow(struct ovnic_ratelimit *rl)
 {
-    /* Tokens are counted in units of 1/60000 of a message, so that 'rate' messages
-     * per minute accrue 'rate' units per millisecond. */
+    /* 'rate' messages per minute: one token every 60000 / rate ms. */
     const uint64_t unit = 60000;
     uint64_t now = time_msec();
     if (!rl->initialised) {
@@ -105,8 +104,14 @@ ovnic_ratelimit_allow(struct ovnic_ratelimit *rl)
         uint64_t add = elapsed * rl->rate / unit;
         if (add) {
             uint64_t t = rl->tokens + add;
-            rl->tokens = t > rl->burst ? rl->burst : (unsigned int)t;
-            rl->last_ms = now;
+            if (t >= rl->burst) {
+                rl->tokens = rl->burst;
+                rl->last_ms = now;
+            } else {
+                /* Keep the fraction of a token already earned. */
+                rl->tokens = (unsigned int)t;
+                rl->last_ms += add * unit / rl->rate;
+            }
         }
     }
     if (rl->tokens) {
@@ -221,7 +226,7 @@ ovnic_log_open_file(const char *path)
 {
     FILE *f = NULL;
     if (path) {
-        f = fopen(path, "a");
+        f = fopen(path, "ae");
         if (!f) {
             return -errno;
         }

@@ -38,7 +38,7 @@ struct ovnic_log_module {
 struct ovnic_ratelimit {
     unsigned int rate;
     unsigned int burst;
-    unsigned int tokens;     /* Scaled by 60000 (tokens per ms * 60000). */
+    unsigned int tokens;     /* Messages that may be written now. */
     uint64_t last_ms;
     unsigned int suppressed; /* Messages dropped since the last one printed. */
     bool initialised;

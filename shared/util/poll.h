@@ -40,6 +40,9 @@ struct poll_timer {
     void *aux;
     bool armed;
     size_t heap_idx;      /* Index in the loop's timer heap, while armed. */
+    uint64_t seq;         /* Start order: ties on 'deadline_ms' fire in start order,
+                           * and a timer started from a timer callback waits for the
+                           * next poll_loop_run_once() even if already due. */
 };
 
 /** Creates an empty loop.  Caller owns '*loop'; free with poll_loop_destroy().

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "shared/util/hash.h"
+#include "shared/util/util.h"
 
 static int
 hexval__(char c)
@@ -66,10 +68,21 @@ uuid_to_string(const struct uuid *uuid, char buf[UUID_LEN + 1])
 void
 uuid_generate(struct uuid *uuid)
 {
-    if (getrandom(uuid->parts, sizeof uuid->parts, 0) != (ssize_t)sizeof uuid->parts) {
-        /* getrandom() on a tiny buffer does not fail after boot; fall back anyway. */
+    ssize_t n;
+    do {
+        n = getrandom(uuid->parts, sizeof uuid->parts, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof uuid->parts) {
+        /* No kernel randomness (e.g. a sandbox without getrandom()): derive the bits
+         * from clocks, the process and a counter, so that UUIDs still differ. */
         static uint32_t counter;
-        uuid->parts[0] ^= ++counter;
+        uint32_t c = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+        uint32_t h = hash_add64(hash_add64(c, time_wall_msec()), time_msec());
+        h = hash_add32(h, (uint32_t)getpid());
+        for (int i = 0; i < 4; i++) {
+            h = hash_add32(h, (uint32_t)i);
+            uuid->parts[i] = hash_finish(h);
+        }
     }
     uuid->parts[1] = (uuid->parts[1] & 0xffff0fffu) | 0x00004000u;
     uuid->parts[2] = (uuid->parts[2] & 0x3fffffffu) | 0x80000000u;
