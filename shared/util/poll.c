@@ -22,8 +22,8 @@
 
 OVNIC_LOG_MODULE(poll);
 
-_Static_assert(POLL_IN == EPOLLIN && POLL_OUT == EPOLLOUT && POLL_ERR == EPOLLERR &&
-                   POLL_HUP == EPOLLHUP,
+_Static_assert(OVNIC_POLL_IN == EPOLLIN && OVNIC_POLL_OUT == EPOLLOUT && OVNIC_POLL_ERR == EPOLLERR &&
+                   OVNIC_POLL_HUP == EPOLLHUP,
                "POLL_* bits must match EPOLL*");
 
 #define POLL_EVENTS_MAX 64
@@ -32,7 +32,7 @@ _Static_assert(POLL_IN == EPOLLIN && POLL_OUT == EPOLLOUT && POLL_ERR == EPOLLER
 struct poll_fd {
     struct hmap_node node; /* In 'fds' of struct poll_loop, hashed by fd. */
     int fd;
-    uint32_t events; /* POLL_IN | POLL_OUT. */
+    uint32_t events; /* OVNIC_POLL_IN | OVNIC_POLL_OUT. */
     uint32_t serial; /* Never POLL_WAKE_SERIAL. */
     poll_fd_cb cb;
     void *aux;
@@ -149,7 +149,7 @@ poll_loop_fd_add(struct poll_loop *loop, int fd, uint32_t events, poll_fd_cb cb,
         return -ENOMEM;
     }
     pfd->fd = fd;
-    pfd->events = events & (POLL_IN | POLL_OUT);
+    pfd->events = events & (OVNIC_POLL_IN | OVNIC_POLL_OUT);
     pfd->serial = loop->next_serial++;
     if (loop->next_serial == POLL_WAKE_SERIAL) {
         loop->next_serial++;
@@ -175,7 +175,7 @@ poll_loop_fd_modify(struct poll_loop *loop, int fd, uint32_t events)
     if (!pfd) {
         return -ENOENT;
     }
-    events &= POLL_IN | POLL_OUT;
+    events &= OVNIC_POLL_IN | OVNIC_POLL_OUT;
     struct epoll_event ev = {.events = events};
     ev.data.u64 = event_data__(fd, pfd->serial);
     if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev)) {
@@ -362,7 +362,7 @@ run_fd_events__(struct poll_loop *loop, const struct epoll_event *events, int n)
         if (!pfd || pfd->serial != serial) {
             continue;
         }
-        uint32_t what = events[i].events & (pfd->events | POLL_ERR | POLL_HUP);
+        uint32_t what = events[i].events & (pfd->events | OVNIC_POLL_ERR | OVNIC_POLL_HUP);
         if (!what) {
             continue;
         }

@@ -6,7 +6,7 @@
  *
  *     struct poll_loop *loop;
  *     poll_loop_create(&loop);
- *     poll_loop_fd_add(loop, fd, POLL_IN, on_readable, ctx);
+ *     poll_loop_fd_add(loop, fd, OVNIC_POLL_IN, on_readable, ctx);
  *     poll_timer_start(loop, &ctx->timer, 1000, on_timer, ctx);
  *     while (!done) {
  *         poll_loop_run_once(loop, -1);
@@ -24,13 +24,14 @@ struct poll_loop;
 struct poll_timer;
 
 /** Event bits, same values as EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP. */
-#define POLL_IN 0x001u
-#define POLL_OUT 0x004u
-#define POLL_ERR 0x008u
-#define POLL_HUP 0x010u
+#define OVNIC_POLL_IN 0x001u
+#define OVNIC_POLL_OUT 0x004u
+#define OVNIC_POLL_ERR 0x008u
+#define OVNIC_POLL_HUP 0x010u
 
 typedef void (*poll_fd_cb)(struct poll_loop *loop, int fd, uint32_t events, void *aux);
-typedef void (*poll_timer_cb)(struct poll_loop *loop, struct poll_timer *timer, void *aux);
+typedef void (*poll_timer_cb)(struct poll_loop *loop, struct poll_timer *timer,
+                              void *aux);
 
 /** A timer, embedded in its owner.  Zero-initialise it (or poll_timer_init()) before
  * first use. */
@@ -39,10 +40,10 @@ struct poll_timer {
     poll_timer_cb cb;
     void *aux;
     bool armed;
-    size_t heap_idx;      /* Index in the loop's timer heap, while armed. */
-    uint64_t seq;         /* Start order: ties on 'deadline_ms' fire in start order,
-                           * and a timer started from a timer callback waits for the
-                           * next poll_loop_run_once() even if already due. */
+    size_t heap_idx; /* Index in the loop's timer heap, while armed. */
+    uint64_t seq;    /* Start order: ties on 'deadline_ms' fire in start order,
+                      * and a timer started from a timer callback waits for the
+                      * next poll_loop_run_once() even if already due. */
 };
 
 /** Creates an empty loop.  Caller owns '*loop'; free with poll_loop_destroy().
@@ -52,8 +53,9 @@ int poll_loop_create(struct poll_loop **loop);
 /** Destroys 'loop' (may be NULL).  Does not close registered fds; disarms timers. */
 void poll_loop_destroy(struct poll_loop *loop);
 
-/** Watches 'fd' for 'events' (POLL_IN|POLL_OUT).  POLL_ERR/POLL_HUP are always
- * reported.  Returns 0, -EEXIST if 'fd' is already watched, or another negative errno. */
+/** Watches 'fd' for 'events' (OVNIC_POLL_IN|OVNIC_POLL_OUT).
+ * OVNIC_POLL_ERR/OVNIC_POLL_HUP are always reported.  Returns 0, -EEXIST if 'fd' is
+ * already watched, or another negative errno. */
 int poll_loop_fd_add(struct poll_loop *loop, int fd, uint32_t events, poll_fd_cb cb,
                      void *aux);
 

@@ -36,18 +36,24 @@ int stream_open(const char *remote, const struct tls_config *tls, struct stream 
 int stream_connect(struct stream *stream);
 
 /** Receives up to 'n' bytes.  Returns the number received (> 0), 0 on orderly close by
- * the peer, -EAGAIN if nothing is available now, or another negative errno. */
+ * the peer, -EAGAIN if nothing is available now, or another negative errno.  Call it
+ * until -EAGAIN before waiting: a TLS stream may hold decrypted bytes that poll()
+ * does not see. */
 ssize_t stream_recv(struct stream *stream, void *buf, size_t n);
 
 /** Sends up to 'n' bytes.  Returns the number accepted (> 0, possibly less than 'n'),
- * -EAGAIN if none can be accepted now, or another negative errno. */
+ * -EAGAIN if none can be accepted now, or another negative errno (-EPIPE or
+ * -ECONNRESET once the peer has gone; never SIGPIPE).  After -EAGAIN, the next call
+ * must offer the same leading bytes again, at least as many: a TLS stream may already
+ * have encrypted them.  (A caller that sends from the head of an output queue does
+ * this naturally.) */
 ssize_t stream_send(struct stream *stream, const void *buf, size_t n);
 
 /** The fd to watch. */
 int stream_fd(const struct stream *stream);
 
-/** The POLL_IN/POLL_OUT events to watch so that the pending operation can progress
- * (a TLS stream may need POLL_OUT to read, or POLL_IN to write).  'want_send' says
+/** The OVNIC_POLL_IN/OVNIC_POLL_OUT events to watch so that the pending operation can progress
+ * (a TLS stream may need OVNIC_POLL_OUT to read, or OVNIC_POLL_IN to write).  'want_send' says
  * whether the caller has output waiting. */
 uint32_t stream_poll_events(const struct stream *stream, bool want_send);
 

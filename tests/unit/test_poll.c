@@ -74,30 +74,30 @@ test_fd_registry_errors(void **state)
     make_pipe__(p);
     struct fd_probe probe = {0};
 
-    assert_int_equal(poll_loop_fd_add(loop, p[0], POLL_IN, fd_probe_cb, &probe), 0);
-    assert_int_equal(poll_loop_fd_add(loop, p[0], POLL_IN, fd_probe_cb, &probe), -EEXIST);
-    assert_int_equal(poll_loop_fd_add(loop, -1, POLL_IN, fd_probe_cb, &probe), -EBADF);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &probe), 0);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &probe), -EEXIST);
+    assert_int_equal(poll_loop_fd_add(loop, -1, OVNIC_POLL_IN, fd_probe_cb, &probe), -EBADF);
 
     /* An fd number that is not open. */
     int closed = dup(p[1]);
     assert_true(closed >= 0);
     close(closed);
-    assert_int_equal(poll_loop_fd_add(loop, closed, POLL_IN, fd_probe_cb, &probe),
+    assert_int_equal(poll_loop_fd_add(loop, closed, OVNIC_POLL_IN, fd_probe_cb, &probe),
                      -EBADF);
     /* A regular file cannot be polled with epoll. */
     int file = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
     assert_true(file >= 0);
-    assert_int_equal(poll_loop_fd_add(loop, file, POLL_IN, fd_probe_cb, &probe), -EPERM);
+    assert_int_equal(poll_loop_fd_add(loop, file, OVNIC_POLL_IN, fd_probe_cb, &probe), -EPERM);
     close(file);
 
-    assert_int_equal(poll_loop_fd_modify(loop, p[1], POLL_OUT), -ENOENT);
+    assert_int_equal(poll_loop_fd_modify(loop, p[1], OVNIC_POLL_OUT), -ENOENT);
     assert_int_equal(poll_loop_fd_remove(loop, p[1]), -ENOENT);
     assert_int_equal(poll_loop_fd_remove(loop, p[0]), 0);
     assert_int_equal(poll_loop_fd_remove(loop, p[0]), -ENOENT);
-    assert_int_equal(poll_loop_fd_modify(loop, p[0], POLL_IN), -ENOENT);
+    assert_int_equal(poll_loop_fd_modify(loop, p[0], OVNIC_POLL_IN), -ENOENT);
 
     /* Once removed it can be added again. */
-    assert_int_equal(poll_loop_fd_add(loop, p[0], POLL_IN, fd_probe_cb, &probe), 0);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &probe), 0);
     /* Removing an fd that was closed first still forgets it. */
     close(p[0]);
     assert_int_equal(poll_loop_fd_remove(loop, p[0]), 0);
@@ -115,17 +115,17 @@ test_fd_events(void **state)
     make_pipe__(p);
     struct fd_probe rd = {0}, wr = {0};
 
-    assert_int_equal(poll_loop_fd_add(loop, p[0], POLL_IN, fd_probe_cb, &rd), 0);
-    assert_int_equal(poll_loop_fd_add(loop, p[1], POLL_OUT, fd_probe_cb, &wr), 0);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &rd), 0);
+    assert_int_equal(poll_loop_fd_add(loop, p[1], OVNIC_POLL_OUT, fd_probe_cb, &wr), 0);
 
     /* The write end is writable; the read end is empty. */
     assert_int_equal(poll_loop_run_once(loop, 0), 1);
     assert_int_equal(wr.calls, 1);
     assert_int_equal(wr.fd, p[1]);
-    assert_int_equal(wr.events, POLL_OUT);
+    assert_int_equal(wr.events, OVNIC_POLL_OUT);
     assert_int_equal(rd.calls, 0);
 
-    /* Stop watching POLL_OUT: no more calls for it. */
+    /* Stop watching OVNIC_POLL_OUT: no more calls for it. */
     assert_int_equal(poll_loop_fd_modify(loop, p[1], 0), 0);
     assert_int_equal(poll_loop_run_once(loop, 0), 0);
     assert_int_equal(wr.calls, 1);
@@ -134,7 +134,7 @@ test_fd_events(void **state)
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(rd.calls, 1);
     assert_int_equal(rd.fd, p[0]);
-    assert_int_equal(rd.events, POLL_IN);
+    assert_int_equal(rd.events, OVNIC_POLL_IN);
 
     /* Level-triggered: still readable until drained. */
     assert_int_equal(poll_loop_run_once(loop, 0), 1);
@@ -144,22 +144,22 @@ test_fd_events(void **state)
     assert_int_equal(poll_loop_run_once(loop, 0), 0);
 
     /* Both directions at once. */
-    assert_int_equal(poll_loop_fd_modify(loop, p[1], POLL_OUT | POLL_IN), 0);
+    assert_int_equal(poll_loop_fd_modify(loop, p[1], OVNIC_POLL_OUT | OVNIC_POLL_IN), 0);
     make_readable__(p[1]);
     assert_int_equal(poll_loop_run_once(loop, 0), 2);
     assert_int_equal(rd.calls, 3);
     assert_int_equal(wr.calls, 2);
     assert_int_equal(read(p[0], &c, 1), 1);
 
-    /* Closing the write end: the read end sees a hang-up, even if only POLL_OUT is
+    /* Closing the write end: the read end sees a hang-up, even if only OVNIC_POLL_OUT is
      * watched on it. */
     assert_int_equal(poll_loop_fd_remove(loop, p[1]), 0);
     close(p[1]);
-    assert_int_equal(poll_loop_fd_modify(loop, p[0], POLL_OUT), 0);
+    assert_int_equal(poll_loop_fd_modify(loop, p[0], OVNIC_POLL_OUT), 0);
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(rd.calls, 4);
-    assert_true(rd.events & POLL_HUP);
-    assert_false(rd.events & POLL_IN);
+    assert_true(rd.events & OVNIC_POLL_HUP);
+    assert_false(rd.events & OVNIC_POLL_IN);
 
     assert_int_equal(poll_loop_fd_remove(loop, p[0]), 0);
     close(p[0]);
@@ -201,7 +201,7 @@ test_remove_pending_fd(void **state)
         vs.rfds[i] = p[0];
         vs.wfds[i] = p[1];
         make_readable__(p[1]);
-        assert_int_equal(poll_loop_fd_add(loop, p[0], POLL_IN, remove_others_cb, &vs), 0);
+        assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, remove_others_cb, &vs), 0);
     }
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(vs.calls, 1);
@@ -224,7 +224,7 @@ readd_other_cb(struct poll_loop *loop, int fd, uint32_t events, void *aux)
     ctx->calls++;
     int other = fd == ctx->fds[0] ? ctx->fds[1] : ctx->fds[0];
     assert_int_equal(poll_loop_fd_remove(loop, other), 0);
-    assert_int_equal(poll_loop_fd_add(loop, other, POLL_IN, fd_probe_cb, &ctx->fresh), 0);
+    assert_int_equal(poll_loop_fd_add(loop, other, OVNIC_POLL_IN, fd_probe_cb, &ctx->fresh), 0);
     assert_int_equal(poll_loop_fd_remove(loop, fd), 0);
 }
 
@@ -241,8 +241,8 @@ test_readd_pending_fd(void **state)
     ctx.fds[1] = b[0];
     make_readable__(a[1]);
     make_readable__(b[1]);
-    assert_int_equal(poll_loop_fd_add(loop, a[0], POLL_IN, readd_other_cb, &ctx), 0);
-    assert_int_equal(poll_loop_fd_add(loop, b[0], POLL_IN, readd_other_cb, &ctx), 0);
+    assert_int_equal(poll_loop_fd_add(loop, a[0], OVNIC_POLL_IN, readd_other_cb, &ctx), 0);
+    assert_int_equal(poll_loop_fd_add(loop, b[0], OVNIC_POLL_IN, readd_other_cb, &ctx), 0);
 
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(ctx.calls, 1);
@@ -251,7 +251,7 @@ test_readd_pending_fd(void **state)
     /* The new registration gets its own events from the next round. */
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(ctx.fresh.calls, 1);
-    assert_int_equal(ctx.fresh.events, POLL_IN);
+    assert_int_equal(ctx.fresh.events, OVNIC_POLL_IN);
 
     poll_loop_destroy(loop);
     close(a[0]);
@@ -277,7 +277,7 @@ self_remove_cb(struct poll_loop *loop, int fd, uint32_t events, void *aux)
     close(ctx->rfd);
     close(ctx->wfd);
     assert_int_equal(
-        poll_loop_fd_add(loop, ctx->new_rfd, POLL_IN, fd_probe_cb, &ctx->added), 0);
+        poll_loop_fd_add(loop, ctx->new_rfd, OVNIC_POLL_IN, fd_probe_cb, &ctx->added), 0);
 }
 
 static void
@@ -295,7 +295,7 @@ test_self_remove_and_add(void **state)
     ctx.new_wfd = q[1];
     make_readable__(p[1]);
     make_readable__(q[1]);
-    assert_int_equal(poll_loop_fd_add(loop, p[0], POLL_IN, self_remove_cb, &ctx), 0);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, self_remove_cb, &ctx), 0);
 
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(ctx.calls, 1);
@@ -331,7 +331,7 @@ test_many_fds(void **state)
     memset(calls, 0, sizeof calls);
     for (int i = 0; i < N; i++) {
         make_pipe__(p[i]);
-        assert_int_equal(poll_loop_fd_add(loop, p[i][0], POLL_IN, drain_cb, &calls[i]),
+        assert_int_equal(poll_loop_fd_add(loop, p[i][0], OVNIC_POLL_IN, drain_cb, &calls[i]),
                          0);
         make_readable__(p[i][1]);
     }
