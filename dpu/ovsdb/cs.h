@@ -32,14 +32,14 @@ struct poll_loop;
 struct tls_config;
 
 struct ovsdb_cs_config {
-    const char *remotes;        /* Required.  Copied. */
-    const char *database;       /* Required, e.g. "OVN_Southbound".  Copied. */
+    const char *remotes;          /* Required.  Copied. */
+    const char *database;         /* Required, e.g. "OVN_Southbound".  Copied. */
     const struct tls_config *tls; /* Required for ssl: remotes.  Copied. */
-    uint32_t probe_interval_ms; /* 0: no keepalive. */
-    bool leader_only;           /* Only accept the cluster leader. */
-    uint32_t backoff_min_ms;    /* 0: default 100. */
-    uint32_t backoff_max_ms;    /* 0: default 8000. */
-    bool monitor_all;           /* Monitor every table, all rows (no condition). */
+    uint32_t probe_interval_ms;   /* 0: no keepalive. */
+    bool leader_only;             /* Only accept the cluster leader. */
+    uint32_t backoff_min_ms;      /* 0: default 100. */
+    uint32_t backoff_max_ms;      /* 0: default 8000. */
+    bool monitor_all;             /* Monitor every table, all rows (no condition). */
 };
 
 enum ovsdb_cs_state {
@@ -52,14 +52,14 @@ enum ovsdb_cs_state {
 };
 
 struct ovsdb_cs_stats {
-    uint64_t connects;       /* Connections that reached OVSDB_CS_SCHEMA. */
-    uint64_t full_syncs;     /* Monitor replies that carried the full contents. */
-    uint64_t resumed_syncs;  /* monitor_cond_since replies with found=true. */
-    uint64_t updates;        /* Update notifications applied. */
-    uint64_t errors;         /* Protocol/datum errors that reset the connection. */
-    uint64_t member_skips;   /* Cluster members rejected (not connected, stale). */
-    int monitor_version;     /* 3 (cond_since), 2 (cond), 1 (monitor); 0 unknown. */
-    char last_txn_id[64];    /* Last transaction id seen ("" if none). */
+    uint64_t connects;      /* Connections that reached OVSDB_CS_SCHEMA. */
+    uint64_t full_syncs;    /* Monitor replies that carried the full contents. */
+    uint64_t resumed_syncs; /* monitor_cond_since replies with found=true. */
+    uint64_t updates;       /* Update notifications applied. */
+    uint64_t errors;        /* Protocol/datum errors that reset the connection. */
+    uint64_t member_skips;  /* Cluster members rejected (not connected, stale). */
+    int monitor_version;    /* 3 (cond_since), 2 (cond), 1 (monitor); 0 unknown. */
+    char last_txn_id[64];   /* Last transaction id seen ("" if none). */
 };
 
 /** Called after each change to the replica (update applied, resync done), and on
@@ -81,7 +81,7 @@ int ovsdb_cs_create(struct poll_loop *loop, const struct ovsdb_cs_config *config
                     struct ovsdb_cs **cs, struct ovnic_err *err);
 
 /** Closes the connection and frees everything (may be NULL).  Pending transactions
- * are not called back. */
+ * are not called back.  Must not be called from one of the session's callbacks. */
 void ovsdb_cs_destroy(struct ovsdb_cs *cs);
 
 void ovsdb_cs_set_change_cb(struct ovsdb_cs *cs, ovsdb_cs_change_cb cb, void *aux);
@@ -98,7 +98,9 @@ int ovsdb_cs_set_tables(struct ovsdb_cs *cs, const char *const *tables);
 int ovsdb_cs_set_condition(struct ovsdb_cs *cs, const char *table, json_t *condition);
 
 /** The replica, or NULL until the schema has been received.  Borrowed; valid until
- * ovsdb_cs_destroy() (it survives reconnections). */
+ * ovsdb_cs_destroy() (it survives reconnections), except that if a server presents a
+ * different schema, the replica is rebuilt for it: the old one is freed, and the
+ * change callback runs (at the state changes that follow) with the new one in place. */
 struct ovsdb_replica *ovsdb_cs_replica(const struct ovsdb_cs *cs);
 
 enum ovsdb_cs_state ovsdb_cs_state(const struct ovsdb_cs *cs);
@@ -120,5 +122,14 @@ void ovsdb_cs_force_reconnect(struct ovsdb_cs *cs);
  * synced, -EINVAL if 'operations' is not an array. */
 int ovsdb_cs_transact(struct ovsdb_cs *cs, json_t *operations, ovsdb_cs_txn_cb cb,
                       void *aux);
+
+/** Maps the "error" string of an OVSDB error (RFC 7047 and ovsdb-server extensions)
+ * to a negative errno, as transaction callbacks receive it: "constraint violation",
+ * "referential integrity violation" and syntax errors -EINVAL, "resources exhausted"
+ * -ENOSPC, "timed out" -ETIMEDOUT, "not allowed" and "permission error" -EPERM, "I/O
+ * error" -EIO, "duplicate uuid-name" -EEXIST, "unknown database" -ENOENT, "canceled"
+ * and "aborted" -ECANCELED, "not cluster leader" -EAGAIN, "domain error" -EDOM,
+ * "range error" -ERANGE; anything else (or NULL) -EPROTO. */
+int ovsdb_cs_error_to_errno(const char *error);
 
 #endif /* OVNIC_OVSDB_CS_H */

@@ -9,7 +9,18 @@
  *
  * Change tracking: every row inserted, modified (with the changed columns) or deleted
  * since the last ovsdb_replica_track_clear() is listed per table, for consumers such
- * as the incremental engine.  Deleted rows stay readable until then. */
+ * as the incremental engine.  Deleted rows stay readable until then.  The list holds
+ * the net change of each row object since the last clear, at the position of its
+ * first change:
+ *   - inserted, then modified: INSERTED (every column counts as changed);
+ *   - modified several times: MODIFIED, with the union of the changed columns (a
+ *     column changed back to its old value still counts as changed);
+ *   - modified, then deleted: DELETED, holding the last values;
+ *   - inserted, then deleted: not listed at all (and freed at once);
+ *   - deleted, then inserted again with the same uuid: two entries, the old row
+ *     DELETED and the new row INSERTED, in that order.
+ * A modify that changes nothing (every value equal to the current one) is not
+ * tracked. */
 #ifndef OVNIC_OVSDB_REPLICA_H
 #define OVNIC_OVSDB_REPLICA_H 1
 
@@ -40,7 +51,8 @@ enum ovsdb_row_change {
 /** Creates an empty replica of every table of 'schema' (borrowed: must outlive the
  * replica).  Caller owns '*replica'; free with ovsdb_replica_destroy().  Returns 0 or
  * -ENOMEM. */
-int ovsdb_replica_create(const struct ovsdb_schema *schema, struct ovsdb_replica **replica);
+int ovsdb_replica_create(const struct ovsdb_schema *schema,
+                         struct ovsdb_replica **replica);
 
 /** Frees 'replica' and all its rows (may be NULL). */
 void ovsdb_replica_destroy(struct ovsdb_replica *replica);
@@ -48,17 +60,30 @@ void ovsdb_replica_destroy(struct ovsdb_replica *replica);
 const struct ovsdb_schema *ovsdb_replica_schema(const struct ovsdb_replica *replica);
 
 /** Applies one <table-updates> object (borrowed) in 'format'.  All-or-nothing.
- * Returns 0, -EPROTO if it is not a well-formed table-updates object, -EINVAL if a
- * datum does not fit its column, -ENOENT if it modifies or deletes an unknown row,
- * -EEXIST if it inserts a row that exists; 'err' says where. */
+ * Returns 0, -EPROTO if it is not a well-formed table-updates object (not an object,
+ * a table the schema lacks, a malformed row uuid, a row update without a known
+ * operation), -EINVAL if a datum does not fit its column or names a column the table
+ * lacks, -ENOENT if it modifies or deletes an unknown row, -EEXIST if it inserts a row
+ * that exists, -ENOMEM; 'err' says where (object: the table; detail: the row uuid and
+ * column).  The implicit columns "_uuid" and "_version" are accepted and ignored.
+ *
+ * Format 1: a row update without "old" inserts the row in "new", one without "new"
+ * deletes the row, and one with both sets the columns in "new" to their values.
+ * Format 2: "initial" and "insert" insert a row (columns left out take their default
+ * values), "delete" deletes one, "modify" changes the columns it names: a column that
+ * may hold more than one element (set or map) takes a diff (see
+ * ovsdb_datum_apply_diff_json()), any other column its new value. */
 int ovsdb_replica_apply(struct ovsdb_replica *replica, enum ovsdb_update_format format,
                         const json_t *table_updates, struct ovnic_err *err);
 
 /** Replaces the replica's contents with the full contents in 'table_updates' (the
  * reply to a monitor request; borrowed), as a full resync does: rows it lacks are
- * deleted, others inserted or modified, each tracked.  Only tables named in 'tables'
- * (NULL-terminated; NULL = all) are replaced.  All-or-nothing; errors as
- * ovsdb_replica_apply(). */
+ * deleted, others inserted or modified, each tracked; rows that are already identical
+ * are not tracked.  Only tables named in 'tables' (NULL-terminated; NULL = all) and
+ * tables present in 'table_updates' are replaced.  The contents may only insert rows
+ * (format 1: "new" without "old"; format 2: "initial" or "insert"), else -EPROTO.
+ * All-or-nothing; errors as ovsdb_replica_apply(), and -EINVAL if 'tables' names a
+ * table the schema lacks. */
 int ovsdb_replica_replace(struct ovsdb_replica *replica, enum ovsdb_update_format format,
                           const json_t *table_updates, const char *const *tables,
                           struct ovnic_err *err);
@@ -95,6 +120,16 @@ const struct ovsdb_row *
 ovsdb_replica_table_next_tracked(const struct ovsdb_replica_table *table,
                                  const struct ovsdb_row *row);
 
+/** Loops over the live rows of 'TABLE' (const struct ovsdb_row *ROW). */
+#define OVSDB_TABLE_FOR_EACH_ROW(ROW, TABLE)                           \
+    for ((ROW) = ovsdb_replica_table_next(TABLE, NULL); (ROW) != NULL; \
+         (ROW) = ovsdb_replica_table_next(TABLE, ROW))
+
+/** Loops over the tracked rows of 'TABLE' in change order (deleted rows included). */
+#define OVSDB_TABLE_FOR_EACH_TRACKED(ROW, TABLE)                               \
+    for ((ROW) = ovsdb_replica_table_next_tracked(TABLE, NULL); (ROW) != NULL; \
+         (ROW) = ovsdb_replica_table_next_tracked(TABLE, ROW))
+
 /** Forgets all tracked changes and frees the deleted rows. */
 void ovsdb_replica_track_clear(struct ovsdb_replica *replica);
 
@@ -105,10 +140,13 @@ const struct uuid *ovsdb_row_uuid(const struct ovsdb_row *row);
 const struct ovsdb_table_schema *ovsdb_row_table(const struct ovsdb_row *row);
 enum ovsdb_row_change ovsdb_row_change(const struct ovsdb_row *row);
 
-/** For a tracked modified row: true if column 'idx' changed. */
+/** For a tracked modified row: true if column 'idx' changed.  True for every column
+ * of an inserted or deleted row, false for an unchanged one. */
 bool ovsdb_row_column_changed(const struct ovsdb_row *row, size_t idx);
 
-/** The datum of column 'idx' (borrowed, valid while the row is). */
+/** The datum of column 'idx' (borrowed, valid while the row is and until the next
+ * apply/replace/clear), or NULL if 'idx' is out of range.  See datum.h for the
+ * accessors. */
 const struct ovsdb_datum *ovsdb_row_datum(const struct ovsdb_row *row, size_t idx);
 
 /** The datum of column 'name', or NULL if there is no such column. */

@@ -1,0 +1,41 @@
+/* ovnicctl: the command table and what every command shares.
+ *
+ * Commands form a tree: a group (such as "ovsdb") has subcommands, a leaf has a run
+ * function.  A new command is one more entry in its parent's table. */
+#ifndef OVNICCTL_H
+#define OVNICCTL_H 1
+
+#include <stdbool.h>
+
+#define OVNICCTL_VERSION "0.1.0"
+
+/* Exit statuses. */
+#define OVNICCTL_EXIT_OK 0
+#define OVNICCTL_EXIT_FAILURE 1 /* The command ran and failed (server, timeout...). */
+#define OVNICCTL_EXIT_USAGE 2   /* Bad command line. */
+
+struct ovnicctl_command {
+    const char *name;
+    const char *summary; /* One line, shown in the parent's help. */
+    const char *help;    /* Full help: usage line, description, options. */
+
+    /* Leaf: runs the command with its own argv (argv[0] is the command name).
+     * Returns an OVNICCTL_EXIT_* status. */
+    int (*run)(int argc, char *argv[]);
+
+    /* Group: its subcommands, ending with NULL. */
+    const struct ovnicctl_command *const *subcommands;
+};
+
+/** The "ovsdb" command group (ovsdb_cmd.c). */
+extern const struct ovnicctl_command ovnicctl_ovsdb_command;
+
+/** Prints "ovnicctl: <message>" and a hint to use --help on stderr, for a usage
+ * error in command 'path' (e.g. "ovsdb monitor").  Returns OVNICCTL_EXIT_USAGE. */
+int ovnicctl_usage_error(const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/** Prints "ovnicctl: <message>" on stderr.  Returns OVNICCTL_EXIT_FAILURE. */
+int ovnicctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* OVNICCTL_H */
