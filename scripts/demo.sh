@@ -79,12 +79,15 @@ kill "$MONITOR_PID"
 wait "$MONITOR_PID" || true
 MONITOR_PID=""
 echo "What the monitor printed (insert vm5, insert vm6, delete vm2, across the failover):"
-cut -c1-150 "$DIR/monitor.txt"
+while read -r change table uuid rest; do
+    port=$(grep -oE 'logical_port=[^ ]+' <<<"$rest" || true)
+    echo "  $change $table $uuid ${port:-}"
+done <"$DIR/monitor.txt"
 for port in vm5 vm6; do
-    grep -q "insert Port_Binding .*logical_port=\"\?$port" "$DIR/monitor.txt" ||
+    grep -qE "^insert +Port_Binding .*logical_port=\"?$port\"?( |$)" "$DIR/monitor.txt" ||
         { echo "demo: the monitor did not see $port" >&2; exit 1; }
 done
-grep -q '^delete Port_Binding' "$DIR/monitor.txt" ||
+grep -qE '^delete +Port_Binding' "$DIR/monitor.txt" ||
     { echo "demo: the monitor did not see vm2 go" >&2; exit 1; }
 
 step "Done. What this demo does not show yet"
