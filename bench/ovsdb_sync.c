@@ -28,6 +28,7 @@
 
 #include "dpu/ovsdb/cs.h"
 #include "dpu/ovsdb/replica.h"
+#include "shared/util/log.h"
 #include "shared/util/poll.h"
 #include "shared/util/util.h"
 
@@ -619,6 +620,7 @@ main(int argc, char *argv[])
         usage(stderr);
         return 2;
     }
+    ovnic_log_set_level(NULL, OVNIC_LOG_WARN);
     if (find_script(&b)) {
         fprintf(stderr, "bench_ovsdb_sync: cannot find scripts/ovn-central.sh"
                         " (set OVNIC_SOURCE_DIR)\n");

@@ -1133,9 +1133,29 @@ static void
 cs_connection_failed(struct ovsdb_cs *cs, int error, const struct ovnic_err *err)
 {
     char buf[512];
+    if (cs->state == OVSDB_CS_CONNECTING) {
+        /* The stream layer has logged why (e.g. the TLS verification result). */
+        struct ovnic_err cerr = {0};
+        ovnic_err_set(&cerr, error, NULL, "connection setup failed", NULL);
+        if (error == -EPROTO) {
+            cs->stats.errors++;
+        }
+        OLOG_WARN_RL(&conn_rl, "%s: connection to %s: %s", cs->database,
+                     cs->remotes[cs->cur_remote],
+                     ovnic_err_format(err && ovnic_err_is_set(err) ? err : &cerr, buf,
+                                      sizeof buf));
+        cs_retry(cs);
+        return;
+    }
     if (error == -EPROTO || error == -EMSGSIZE) {
         cs_protocol_error(cs, "bad input", err);
         return;
+    }
+    if (cs->schema_status == CS_SCHEMA_PENDING) {
+        /* Dropped after connecting but before any reply: with TLS 1.3 this is how a
+         * server that rejects our certificate looks from here.  Counted as an error
+         * so that a refusing peer is visible in the statistics. */
+        cs->stats.errors++;
     }
     OLOG_WARN_RL(&conn_rl, "%s: connection to %s %s: %s", cs->database,
                  cs->remotes[cs->cur_remote],

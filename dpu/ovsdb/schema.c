@@ -602,7 +602,7 @@ ovsdb_schema_from_json(const json_t *json, struct ovsdb_schema **schemap,
          it_table = json_object_iter_next((json_t *)tables, it_table)) {
         const char *table_name = json_object_iter_key(it_table);
         const json_t *table_json = json_object_iter_value(it_table);
-        struct ovsdb_table_schema *table;
+        struct ovsdb_table_schema *table = NULL;
         error = table_from_json__(&table, table_name, table_json, err);
         if (error) {
             goto err_free_schema;

@@ -220,7 +220,7 @@ int
 json_get_int_range(const json_t *obj, const char *key, int64_t min, int64_t max,
                    int64_t *out, struct ovnic_err *err)
 {
-    int64_t value;
+    int64_t value = 0;
     int error = get_int__(obj, key, true, &value, err);
     if (error) {
         return error;

@@ -333,7 +333,7 @@ static int
 stream_unix_op__(int fd, const char *path, bool bind_)
 {
     struct sockaddr_un sun;
-    socklen_t sun_len;
+    socklen_t sun_len = 0;
     int dirfd;
     int error = stream_unix_addr__(path, &sun, &sun_len, &dirfd);
     if (error) {

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dpu/ovsdb/cs.h"
 #include "dpu/ovsdb/datum.h"
@@ -669,6 +670,15 @@ monitor_changed(struct ovsdb_cs *cs, void *aux)
     }
 }
 
+static void
+on_stdout_closed(struct poll_loop *loop OVNIC_UNUSED, int fd OVNIC_UNUSED,
+                 uint32_t events, void *aux)
+{
+    if (events & (OVNIC_POLL_ERR | OVNIC_POLL_HUP)) {
+        run_finish(aux, OVNICCTL_EXIT_FAILURE);
+    }
+}
+
 static int
 ovsdb_monitor_run(int argc, char *argv[])
 {
@@ -685,6 +695,11 @@ ovsdb_monitor_run(int argc, char *argv[])
         goto out;
     }
     if (run_until_synced(&run)) {
+        /* Notice a reader that goes away (a closed pipe) without waiting for the
+         * next change to write.  Files cannot be watched, and need not be. */
+        bool watching =
+            !poll_loop_fd_add(run.loop, STDOUT_FILENO, 0, on_stdout_closed, &run);
+
         /* The initial contents, if no change callback showed them yet. */
         monitor_changed(run.cs, &run);
         while (!run.done) {
@@ -692,6 +707,9 @@ ovsdb_monitor_run(int argc, char *argv[])
                 ovnicctl_error("poll loop failed");
                 run_finish(&run, OVNICCTL_EXIT_FAILURE);
             }
+        }
+        if (watching) {
+            poll_loop_fd_remove(run.loop, STDOUT_FILENO);
         }
     }
     status = run.status;
@@ -864,7 +882,8 @@ static const struct ovnicctl_command ovsdb_monitor_command = {
         "  --no-initial          do not print the rows present at the start\n"
         "\n"
         "Exit status: 0 when stopped by a signal, 1 on failure (not synchronised\n"
-        "within the timeout, unknown table, output error), 2 on a usage error.\n",
+        "within the timeout, unknown table, output error or closed output pipe),\n"
+        "2 on a usage error.\n",
     .run = ovsdb_monitor_run,
 };
 
