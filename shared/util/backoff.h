@@ -13,9 +13,9 @@
 struct backoff {
     uint32_t min_ms;
     uint32_t max_ms;
-    uint32_t cur_ms;    /* Base of the next delay, 0 before the first failure. */
-    uint32_t attempts;  /* Failures since the last reset. */
-    uint32_t seed;      /* Jitter state. */
+    uint32_t cur_ms;   /* Base of the next delay, 0 before the first failure. */
+    uint32_t attempts; /* Failures since the last reset. */
+    uint32_t seed;     /* Jitter state. */
 };
 
 /** Initialises 'b' with delays between 'min_ms' and 'max_ms' (min_ms <= max_ms). */

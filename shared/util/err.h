@@ -15,18 +15,18 @@
 #define OVNIC_ERR_DETAIL_LEN 192
 
 struct ovnic_err {
-    int code;                           /* Negative errno, 0 if unset. */
-    const char *message;                /* Static text: what kind of failure. */
-    char object[OVNIC_ERR_OBJECT_LEN];  /* The object that failed, e.g. "Port_Binding". */
-    char detail[OVNIC_ERR_DETAIL_LEN];  /* Formatted specifics, may be empty. */
+    int code;                          /* Negative errno, 0 if unset. */
+    const char *message;               /* Static text: what kind of failure. */
+    char object[OVNIC_ERR_OBJECT_LEN]; /* The object that failed, e.g. "Port_Binding". */
+    char detail[OVNIC_ERR_DETAIL_LEN]; /* Formatted specifics, may be empty. */
 };
 
 /** Records a failure in 'err' (which may be NULL) unless one is already recorded, so
  * that the innermost cause wins.  'code' must be a negative errno; 'message' must be a
  * static string; 'object' may be NULL; 'fmt' may be NULL.  Returns 'code', so callers
  * can write 'return ovnic_err_set(err, -EINVAL, ...)'. */
-int ovnic_err_set(struct ovnic_err *err, int code, const char *object, const char *message,
-                  const char *fmt, ...) OVNIC_PRINTF(5, 6);
+int ovnic_err_set(struct ovnic_err *err, int code, const char *object,
+                  const char *message, const char *fmt, ...) OVNIC_PRINTF(5, 6);
 
 /** Clears 'err' (may be NULL). */
 void ovnic_err_clear(struct ovnic_err *err);

@@ -31,7 +31,10 @@ struct hmap {
     size_t n;
 };
 
-#define HMAP_INITIALIZER(HMAP) {&(HMAP)->one, NULL, 0, 0}
+#define HMAP_INITIALIZER(HMAP)   \
+    {                            \
+        &(HMAP)->one, NULL, 0, 0 \
+    }
 
 void hmap_init(struct hmap *);
 /** Frees the bucket array; the nodes belong to the caller. */
@@ -68,23 +71,24 @@ struct hmap_node *hmap_first(const struct hmap *);
 /** Node following 'node' in iteration order, or NULL. */
 struct hmap_node *hmap_next(const struct hmap *, const struct hmap_node *node);
 
-#define HMAP_NODE_TO_OBJ__(NODE, ITER, MEMBER)                                         \
+#define HMAP_NODE_TO_OBJ__(NODE, ITER, MEMBER) \
     ((NODE) ? OBJECT_CONTAINING(NODE, ITER, MEMBER) : NULL)
 
-#define HMAP_FOR_EACH_WITH_HASH(ITER, MEMBER, HASH, HMAP)                              \
-    for (ITER = HMAP_NODE_TO_OBJ__(hmap_first_with_hash(HMAP, HASH), ITER, MEMBER);     \
-         ITER != NULL;                                                                 \
+#define HMAP_FOR_EACH_WITH_HASH(ITER, MEMBER, HASH, HMAP)                           \
+    for (ITER = HMAP_NODE_TO_OBJ__(hmap_first_with_hash(HMAP, HASH), ITER, MEMBER); \
+         ITER != NULL;                                                              \
          ITER = HMAP_NODE_TO_OBJ__(hmap_next_with_hash(&(ITER)->MEMBER), ITER, MEMBER))
 
-#define HMAP_FOR_EACH(ITER, MEMBER, HMAP)                                              \
-    for (ITER = HMAP_NODE_TO_OBJ__(hmap_first(HMAP), ITER, MEMBER); ITER != NULL;       \
+#define HMAP_FOR_EACH(ITER, MEMBER, HMAP)                                         \
+    for (ITER = HMAP_NODE_TO_OBJ__(hmap_first(HMAP), ITER, MEMBER); ITER != NULL; \
          ITER = HMAP_NODE_TO_OBJ__(hmap_next(HMAP, &(ITER)->MEMBER), ITER, MEMBER))
 
 /** Iteration that allows removing (and freeing) ITER inside the loop. */
 #define HMAP_FOR_EACH_SAFE(ITER, NEXT, MEMBER, HMAP)                                   \
     for (ITER = HMAP_NODE_TO_OBJ__(hmap_first(HMAP), ITER, MEMBER);                    \
          ITER != NULL &&                                                               \
-         ((NEXT = HMAP_NODE_TO_OBJ__(hmap_next(HMAP, &(ITER)->MEMBER), ITER, MEMBER)), 1); \
+         ((NEXT = HMAP_NODE_TO_OBJ__(hmap_next(HMAP, &(ITER)->MEMBER), ITER, MEMBER)), \
+          1);                                                                          \
          ITER = NEXT)
 
 #endif /* OVNIC_UTIL_HMAP_H */

@@ -12,7 +12,10 @@ struct ovnic_list {
     struct ovnic_list *next;
 };
 
-#define OVNIC_LIST_INITIALIZER(LIST) {LIST, LIST}
+#define OVNIC_LIST_INITIALIZER(LIST) \
+    {                                \
+        LIST, LIST                   \
+    }
 
 static inline void
 ovnic_list_init(struct ovnic_list *list)
@@ -77,14 +80,15 @@ ovnic_list_size(const struct ovnic_list *list)
     return n;
 }
 
-#define LIST_FOR_EACH(ITER, MEMBER, LIST)                                              \
-    for (ITER = OBJECT_CONTAINING((LIST)->next, ITER, MEMBER); &(ITER)->MEMBER != (LIST); \
+#define LIST_FOR_EACH(ITER, MEMBER, LIST)                      \
+    for (ITER = OBJECT_CONTAINING((LIST)->next, ITER, MEMBER); \
+         &(ITER)->MEMBER != (LIST);                            \
          ITER = OBJECT_CONTAINING((ITER)->MEMBER.next, ITER, MEMBER))
 
-#define LIST_FOR_EACH_SAFE(ITER, NEXT, MEMBER, LIST)                                   \
-    for (ITER = OBJECT_CONTAINING((LIST)->next, ITER, MEMBER);                         \
-         &(ITER)->MEMBER != (LIST) &&                                                  \
-         ((NEXT = OBJECT_CONTAINING((ITER)->MEMBER.next, ITER, MEMBER)), 1);           \
+#define LIST_FOR_EACH_SAFE(ITER, NEXT, MEMBER, LIST)                         \
+    for (ITER = OBJECT_CONTAINING((LIST)->next, ITER, MEMBER);               \
+         &(ITER)->MEMBER != (LIST) &&                                        \
+         ((NEXT = OBJECT_CONTAINING((ITER)->MEMBER.next, ITER, MEMBER)), 1); \
          ITER = NEXT)
 
 #endif /* OVNIC_UTIL_LIST_H */

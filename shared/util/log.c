@@ -149,7 +149,7 @@ ovnic_log_level_from_string(const char *s, enum ovnic_log_level *level)
         const char *name;
         enum ovnic_log_level level;
     } names[] = {
-        {"off", OVNIC_LOG_OFF},   {"err", OVNIC_LOG_ERR},     {"error", OVNIC_LOG_ERR},
+        {"off", OVNIC_LOG_OFF},   {"err", OVNIC_LOG_ERR},      {"error", OVNIC_LOG_ERR},
         {"warn", OVNIC_LOG_WARN}, {"warning", OVNIC_LOG_WARN}, {"info", OVNIC_LOG_INFO},
         {"dbg", OVNIC_LOG_DBG},   {"debug", OVNIC_LOG_DBG},
     };

@@ -30,33 +30,37 @@ enum ovnic_log_level {
 
 struct ovnic_log_module {
     const char *name;
-    int level;                        /* enum ovnic_log_level, or -1: use default. */
-    struct ovnic_log_module *next;    /* Registry of every module. */
+    int level;                     /* enum ovnic_log_level, or -1: use default. */
+    struct ovnic_log_module *next; /* Registry of every module. */
 };
 
 /** Token bucket: 'rate' messages per minute, bursts of up to 'burst'. */
 struct ovnic_ratelimit {
     unsigned int rate;
     unsigned int burst;
-    unsigned int tokens;     /* Messages that may be written now. */
+    unsigned int tokens; /* Messages that may be written now. */
     uint64_t last_ms;
     unsigned int suppressed; /* Messages dropped since the last one printed. */
     bool initialised;
 };
 
-#define OVNIC_RATELIMIT_INIT(RATE, BURST) {.rate = (RATE), .burst = (BURST)}
+#define OVNIC_RATELIMIT_INIT(RATE, BURST) \
+    {                                     \
+        .rate = (RATE), .burst = (BURST)  \
+    }
 
 void ovnic_log_module_register__(struct ovnic_log_module *);
 
-#define OVNIC_LOG_MODULE(NAME)                                                         \
-    static struct ovnic_log_module ovnic_log_module__ = {#NAME, -1, NULL};             \
-    __attribute__((constructor)) static void ovnic_log_init_##NAME(void)               \
-    {                                                                                  \
-        ovnic_log_module_register__(&ovnic_log_module__);                              \
+#define OVNIC_LOG_MODULE(NAME)                                             \
+    static struct ovnic_log_module ovnic_log_module__ = {#NAME, -1, NULL}; \
+    __attribute__((constructor)) static void ovnic_log_init_##NAME(void)   \
+    {                                                                      \
+        ovnic_log_module_register__(&ovnic_log_module__);                  \
     }
 
 /** True if a message of 'level' from 'module' would be written. */
-bool ovnic_log_is_enabled(const struct ovnic_log_module *module, enum ovnic_log_level level);
+bool ovnic_log_is_enabled(const struct ovnic_log_module *module,
+                          enum ovnic_log_level level);
 
 /** Writes one message.  Use the OLOG_* macros instead. */
 void ovnic_log(const struct ovnic_log_module *module, enum ovnic_log_level level,
@@ -85,17 +89,17 @@ int ovnic_log_set_spec(const char *spec);
  * Returns 0 or a negative errno. */
 int ovnic_log_open_file(const char *path);
 
-#define OLOG__(LEVEL, ...)                                                             \
-    do {                                                                               \
-        if (ovnic_log_is_enabled(&ovnic_log_module__, LEVEL)) {                        \
-            ovnic_log(&ovnic_log_module__, LEVEL, __VA_ARGS__);                        \
-        }                                                                              \
+#define OLOG__(LEVEL, ...)                                      \
+    do {                                                        \
+        if (ovnic_log_is_enabled(&ovnic_log_module__, LEVEL)) { \
+            ovnic_log(&ovnic_log_module__, LEVEL, __VA_ARGS__); \
+        }                                                       \
     } while (0)
-#define OLOG_RL__(LEVEL, RL, ...)                                                      \
-    do {                                                                               \
-        if (ovnic_log_is_enabled(&ovnic_log_module__, LEVEL)) {                        \
-            ovnic_log_rl(&ovnic_log_module__, LEVEL, RL, __VA_ARGS__);                 \
-        }                                                                              \
+#define OLOG_RL__(LEVEL, RL, ...)                                      \
+    do {                                                               \
+        if (ovnic_log_is_enabled(&ovnic_log_module__, LEVEL)) {        \
+            ovnic_log_rl(&ovnic_log_module__, LEVEL, RL, __VA_ARGS__); \
+        }                                                              \
     } while (0)
 
 #define OLOG_ERR(...) OLOG__(OVNIC_LOG_ERR, __VA_ARGS__)

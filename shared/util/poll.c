@@ -22,8 +22,8 @@
 
 OVNIC_LOG_MODULE(poll);
 
-_Static_assert(OVNIC_POLL_IN == EPOLLIN && OVNIC_POLL_OUT == EPOLLOUT && OVNIC_POLL_ERR == EPOLLERR &&
-                   OVNIC_POLL_HUP == EPOLLHUP,
+_Static_assert(OVNIC_POLL_IN == EPOLLIN && OVNIC_POLL_OUT == EPOLLOUT &&
+                   OVNIC_POLL_ERR == EPOLLERR && OVNIC_POLL_HUP == EPOLLHUP,
                "POLL_* bits must match EPOLL*");
 
 #define POLL_EVENTS_MAX 64
@@ -362,7 +362,8 @@ run_fd_events__(struct poll_loop *loop, const struct epoll_event *events, int n)
         if (!pfd || pfd->serial != serial) {
             continue;
         }
-        uint32_t what = events[i].events & (pfd->events | OVNIC_POLL_ERR | OVNIC_POLL_HUP);
+        uint32_t what =
+            events[i].events & (pfd->events | OVNIC_POLL_ERR | OVNIC_POLL_HUP);
         if (!what) {
             continue;
         }

@@ -52,9 +52,9 @@ ssize_t stream_send(struct stream *stream, const void *buf, size_t n);
 /** The fd to watch. */
 int stream_fd(const struct stream *stream);
 
-/** The OVNIC_POLL_IN/OVNIC_POLL_OUT events to watch so that the pending operation can progress
- * (a TLS stream may need OVNIC_POLL_OUT to read, or OVNIC_POLL_IN to write).  'want_send' says
- * whether the caller has output waiting. */
+/** The OVNIC_POLL_IN/OVNIC_POLL_OUT events to watch so that the pending operation can
+ * progress (a TLS stream may need OVNIC_POLL_OUT to read, or OVNIC_POLL_IN to write).
+ * 'want_send' says whether the caller has output waiting. */
 uint32_t stream_poll_events(const struct stream *stream, bool want_send);
 
 /** The remote's name as given to stream_open() or "unix:..."/"tcp:IP:PORT" for an

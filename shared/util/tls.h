@@ -76,8 +76,8 @@ ssize_t tls_conn_recv(struct tls_conn *conn, void *buf, size_t n);
  * encrypted and partly sent.  Never raises SIGPIPE. */
 ssize_t tls_conn_send(struct tls_conn *conn, const void *buf, size_t n);
 
-/** POLLIN/POLLOUT bits (the values of OVNIC_POLL_IN/OVNIC_POLL_OUT in poll.h) that the last
- * operation that returned -EAGAIN waits for, or 0 if none is pending. */
+/** POLLIN/POLLOUT bits (the values of OVNIC_POLL_IN/OVNIC_POLL_OUT in poll.h) that the
+ * last operation that returned -EAGAIN waits for, or 0 if none is pending. */
 uint32_t tls_conn_want(const struct tls_conn *conn);
 
 /** True once the handshake has completed. */

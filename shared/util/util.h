@@ -6,12 +6,13 @@
 #include <stdint.h>
 
 /** Pointer to the structure of type STRUCT that contains MEMBER at POINTER. */
-#define CONTAINER_OF(POINTER, STRUCT, MEMBER)                                          \
-    ((STRUCT *)(void *)((char *)(POINTER) - offsetof(STRUCT, MEMBER)))
+#define CONTAINER_OF(POINTER, STRUCT, MEMBER) \
+    ((STRUCT *)(void *)((char *)(POINTER)-offsetof(STRUCT, MEMBER)))
 
 /** Like CONTAINER_OF, typed after OBJECT (which need not be initialised yet). */
-#define OBJECT_CONTAINING(POINTER, OBJECT, MEMBER)                                     \
-    ((__typeof__(OBJECT))(void *)((char *)(POINTER) - offsetof(__typeof__(*(OBJECT)), MEMBER)))
+#define OBJECT_CONTAINING(POINTER, OBJECT, MEMBER)                                  \
+    ((__typeof__(OBJECT))(void *)((char *)(POINTER)-offsetof(__typeof__(*(OBJECT)), \
+                                                             MEMBER)))
 
 #define ARRAY_SIZE(ARRAY) (sizeof(ARRAY) / sizeof((ARRAY)[0]))
 

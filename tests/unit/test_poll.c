@@ -75,8 +75,10 @@ test_fd_registry_errors(void **state)
     struct fd_probe probe = {0};
 
     assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &probe), 0);
-    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &probe), -EEXIST);
-    assert_int_equal(poll_loop_fd_add(loop, -1, OVNIC_POLL_IN, fd_probe_cb, &probe), -EBADF);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, fd_probe_cb, &probe),
+                     -EEXIST);
+    assert_int_equal(poll_loop_fd_add(loop, -1, OVNIC_POLL_IN, fd_probe_cb, &probe),
+                     -EBADF);
 
     /* An fd number that is not open. */
     int closed = dup(p[1]);
@@ -87,7 +89,8 @@ test_fd_registry_errors(void **state)
     /* A regular file cannot be polled with epoll. */
     int file = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
     assert_true(file >= 0);
-    assert_int_equal(poll_loop_fd_add(loop, file, OVNIC_POLL_IN, fd_probe_cb, &probe), -EPERM);
+    assert_int_equal(poll_loop_fd_add(loop, file, OVNIC_POLL_IN, fd_probe_cb, &probe),
+                     -EPERM);
     close(file);
 
     assert_int_equal(poll_loop_fd_modify(loop, p[1], OVNIC_POLL_OUT), -ENOENT);
@@ -201,7 +204,8 @@ test_remove_pending_fd(void **state)
         vs.rfds[i] = p[0];
         vs.wfds[i] = p[1];
         make_readable__(p[1]);
-        assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, remove_others_cb, &vs), 0);
+        assert_int_equal(
+            poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, remove_others_cb, &vs), 0);
     }
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(vs.calls, 1);
@@ -224,7 +228,8 @@ readd_other_cb(struct poll_loop *loop, int fd, uint32_t events, void *aux)
     ctx->calls++;
     int other = fd == ctx->fds[0] ? ctx->fds[1] : ctx->fds[0];
     assert_int_equal(poll_loop_fd_remove(loop, other), 0);
-    assert_int_equal(poll_loop_fd_add(loop, other, OVNIC_POLL_IN, fd_probe_cb, &ctx->fresh), 0);
+    assert_int_equal(
+        poll_loop_fd_add(loop, other, OVNIC_POLL_IN, fd_probe_cb, &ctx->fresh), 0);
     assert_int_equal(poll_loop_fd_remove(loop, fd), 0);
 }
 
@@ -241,8 +246,10 @@ test_readd_pending_fd(void **state)
     ctx.fds[1] = b[0];
     make_readable__(a[1]);
     make_readable__(b[1]);
-    assert_int_equal(poll_loop_fd_add(loop, a[0], OVNIC_POLL_IN, readd_other_cb, &ctx), 0);
-    assert_int_equal(poll_loop_fd_add(loop, b[0], OVNIC_POLL_IN, readd_other_cb, &ctx), 0);
+    assert_int_equal(poll_loop_fd_add(loop, a[0], OVNIC_POLL_IN, readd_other_cb, &ctx),
+                     0);
+    assert_int_equal(poll_loop_fd_add(loop, b[0], OVNIC_POLL_IN, readd_other_cb, &ctx),
+                     0);
 
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(ctx.calls, 1);
@@ -295,7 +302,8 @@ test_self_remove_and_add(void **state)
     ctx.new_wfd = q[1];
     make_readable__(p[1]);
     make_readable__(q[1]);
-    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, self_remove_cb, &ctx), 0);
+    assert_int_equal(poll_loop_fd_add(loop, p[0], OVNIC_POLL_IN, self_remove_cb, &ctx),
+                     0);
 
     assert_int_equal(poll_loop_run_once(loop, 1000), 1);
     assert_int_equal(ctx.calls, 1);
@@ -331,8 +339,8 @@ test_many_fds(void **state)
     memset(calls, 0, sizeof calls);
     for (int i = 0; i < N; i++) {
         make_pipe__(p[i]);
-        assert_int_equal(poll_loop_fd_add(loop, p[i][0], OVNIC_POLL_IN, drain_cb, &calls[i]),
-                         0);
+        assert_int_equal(
+            poll_loop_fd_add(loop, p[i][0], OVNIC_POLL_IN, drain_cb, &calls[i]), 0);
         make_readable__(p[i][1]);
     }
     int total = 0, rounds = 0;
