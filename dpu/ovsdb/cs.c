@@ -1075,7 +1075,14 @@ cs_handle_update(struct ovsdb_cs *cs, const struct jsonrpc_msg *msg)
     }
     cs->stats.updates++;
     if (version == 3) {
-        cs_set_last_txn_id(cs, json_string_value(json_array_get(params, 1)));
+        /* The server sends the zero id with the rows a monitor_cond_change brings in:
+         * they belong to no transaction.  The replica then reflects the same
+         * transaction as before under the new conditions, so the previous id stays
+         * valid for a later resume. */
+        const char *txn_id = json_string_value(json_array_get(params, 1));
+        if (strcmp(txn_id, CS_ZERO_UUID) || !cs->stats.last_txn_id[0]) {
+            cs_set_last_txn_id(cs, txn_id);
+        }
     }
     cs_notify_change(cs);
 }
