@@ -860,6 +860,10 @@ cs_handle_monitor_reply(struct ovsdb_cs *cs, const struct jsonrpc_msg *msg,
     int error = found ? ovsdb_replica_apply(cs->replica, format, updates, &err)
                       : ovsdb_replica_replace(cs->replica, format, updates, NULL, &err);
     if (error) {
+        /* The next sync is a full one: resuming from a point whose data did not
+         * fit the replica (e.g. rows both brought in by a condition change and
+         * resent as inserts) could fail the same way forever. */
+        cs->stats.last_txn_id[0] = '\0';
         cs_protocol_error(cs, "monitor reply does not fit the replica", &err);
         return;
     }
@@ -1070,6 +1074,10 @@ cs_handle_update(struct ovsdb_cs *cs, const struct jsonrpc_msg *msg)
         ovsdb_replica_apply(cs->replica, version == 1 ? OVSDB_UPDATE_V1 : OVSDB_UPDATE_V2,
                             json_array_get(params, n_params - 1), &err);
     if (error) {
+        /* The next sync is a full one: resuming from a point whose data did not
+         * fit the replica (e.g. rows both brought in by a condition change and
+         * resent as inserts) could fail the same way forever. */
+        cs->stats.last_txn_id[0] = '\0';
         cs_protocol_error(cs, "update does not fit the replica", &err);
         return;
     }
