@@ -13,6 +13,7 @@
 
 static const struct ovnicctl_command *const top_subcommands[] = {
     &ovnicctl_ovsdb_command,
+    &ovnicctl_lflow_check_command,
     NULL,
 };
 
