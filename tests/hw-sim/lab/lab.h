@@ -1,0 +1,61 @@
+/* ovnic-sim lab: builds and tears down a simulated data centre.
+ *
+ * A lab named NAME with H hosts consists of:
+ *   - namespace NAME-underlay: bridge "br0" (MTU 9000), with the first address of
+ *     the underlay subnet;
+ *   - per host I (1..H): namespace NAME-hI (the host: its PF "pf0" and VFs "pf0vN"
+ *     appear there), namespace NAME-dpuI (the DPU: ovnic-nicsim runs there, with the
+ *     uplink "p0", a veth whose other end "hI" is a port of br0), and a directory
+ *     DIR/hI with ovnic-nicsim's run directory (control socket, memif sockets),
+ *     the simulated sysfs root, and its log.  Host I's tunnel endpoint address is
+ *     the subnet's address 10 + I.
+ *   - DIR/lab.json, the state that "status" and "down" read.
+ * Namespaces that tests add for VMs are named NAME-hI-SOMETHING; "down" removes
+ * them too. */
+#ifndef OVNIC_LAB_LAB_H
+#define OVNIC_LAB_LAB_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "shared/util/err.h"
+
+#define LAB_MAX_HOSTS 16
+
+struct lab_config {
+    char name[24];
+    char dir[1024];
+    unsigned int hosts;
+    unsigned int vfs;   /* sriov_totalvfs of each host. */
+    bool enable_vfs;    /* Enable every VF at start (else: sriov_numvfs is 0). */
+    char underlay[32];  /* "A.B.C.D/N". */
+    char profile[1024]; /* bf2, bf3 or a file. */
+    char nicsim[1024];  /* Path of ovnic-nicsim ("" = find it). */
+};
+
+/** Fills 'cfg' with the defaults (2 hosts, 4 VFs, 192.168.100.0/24, bf2). */
+void lab_config_init(struct lab_config *cfg);
+
+/** Reads a description file of "key = value" lines (name, hosts, vfs, enable_vfs,
+ * underlay, profile; '#' starts a comment) into 'cfg'.  Returns 0, -EINVAL (with
+ * 'err' set) or a negative errno from reading the file. */
+int lab_config_read(struct lab_config *cfg, const char *path, struct ovnic_err *err);
+
+/** Checks 'cfg' (name syntax, counts, subnet room).  Returns 0 or -EINVAL. */
+int lab_config_check(const struct lab_config *cfg, struct ovnic_err *err);
+
+/** Brings the lab up.  On failure, tears down whatever it made.  Returns 0, -EEXIST
+ * (a lab of that name is up), or another negative errno, with 'err' set. */
+int lab_up(const struct lab_config *cfg, struct ovnic_err *err);
+
+/** Tears down lab 'cfg->name' in 'cfg->dir': stops each ovnic-nicsim by its pid
+ * (SIGTERM, then SIGKILL after 10 s), deletes the lab's namespaces, and removes the
+ * run directories and lab.json (logs stay).  Works from the names alone if lab.json
+ * is missing.  Returns 0, or the first negative errno met (it carries on). */
+int lab_down(const struct lab_config *cfg, struct ovnic_err *err);
+
+/** The state of the lab, with each ovnic-nicsim's live status and ports, as JSON
+ * (caller owns).  Returns 0, -ENOENT (no lab.json), or another negative errno. */
+int lab_status(const struct lab_config *cfg, json_t **status, struct ovnic_err *err);
+
+#endif /* OVNIC_LAB_LAB_H */
