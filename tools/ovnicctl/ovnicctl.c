@@ -15,6 +15,7 @@ static const struct ovnicctl_command *const top_subcommands[] = {
     &ovnicctl_ovsdb_command,
     &ovnicctl_lflow_check_command,
     &ovnicctl_nicsim_command,
+    &ovnicctl_dpud_command,
     NULL,
 };
 

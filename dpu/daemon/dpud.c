@@ -1,0 +1,897 @@
+/* ovnic-dpud: run loop, SB transactions and control-socket methods (see dpud.h). */
+#include "dpud.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "dpu/controller/binding.h"
+#include "dpu/controller/chassis.h"
+#include "dpu/controller/ldp.h"
+#include "dpu/controller/nbcfg.h"
+#include "dpu/ovsdb/cs.h"
+#include "dpu/ovsdb/datum.h"
+#include "dpu/ovsdb/replica.h"
+#include "dpu/ovsdb/txn.h"
+#include "shared/util/json.h"
+#include "shared/util/log.h"
+#include "shared/util/poll.h"
+#include "shared/util/tls.h"
+#include "shared/util/util.h"
+
+OVNIC_LOG_MODULE(dpud);
+
+#define SB_DATABASE "OVN_Southbound"
+#define RETRY_MIN_MS 100
+#define RETRY_MAX_MS 5000
+
+struct dpud_stats {
+    uint64_t incremental_runs;  /* Steps driven by the tracked changes. */
+    uint64_t full_recomputes;   /* Steps that re-examined everything. */
+    uint64_t txns;              /* Transactions sent. */
+    uint64_t txn_errors;        /* Transactions that failed. */
+    uint64_t chassis_writes;    /* Transactions that created or updated our rows. */
+    uint64_t condition_updates; /* Monitor condition sets that changed. */
+    uint64_t ldp_recomputes;    /* Local-datapath computations. */
+};
+
+/* A deferred reply to "exit". */
+struct pending_exit {
+    uint64_t conn;
+    json_t *id;
+};
+
+struct dpud {
+    struct poll_loop *loop;
+    const struct dpud_config *config;
+    struct chassis_config ch_cfg;
+    struct ovsdb_cs *cs;
+    struct ctl_server *ctl;
+    struct binding *binding;
+    struct ldp ldp;
+    struct nbcfg nbcfg;
+    char *state_path;
+
+    struct poll_timer run_timer;
+    struct poll_timer hook_timer;
+    char **hook_queue; /* Logical ports whose flows were requested. */
+    size_t n_hook;
+
+    bool txn_inflight;
+    bool need_full;
+    bool retry_wait; /* Waiting for 'run_timer' after a failed transaction. */
+    uint32_t retry_ms;
+    const struct ovsdb_replica *last_replica;
+    struct uuid chassis_uuid;
+    bool have_chassis;
+    bool chassis_current;
+    char *lports_key; /* The local logical ports, joined, as last used. */
+    json_t *conditions;
+
+    bool exiting; /* Clean exit in progress. */
+    bool exit_txn;
+    bool done;
+    struct pending_exit *exits;
+    size_t n_exits;
+
+    struct dpud_stats stats;
+};
+
+static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 20);
+
+static void dpud_run(struct dpud *dpud);
+
+static void
+run_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_UNUSED,
+             void *aux)
+{
+    struct dpud *dpud = aux;
+
+    dpud->retry_wait = false;
+    dpud_run(dpud);
+}
+
+static void
+dpud_schedule(struct dpud *dpud)
+{
+    if (!dpud->retry_wait) {
+        poll_timer_start(dpud->loop, &dpud->run_timer, 0, run_timer_cb, dpud);
+    }
+}
+
+static void
+cs_change_cb(struct ovsdb_cs *cs OVNIC_UNUSED, void *aux)
+{
+    dpud_schedule(aux);
+}
+
+/* ---- The flows hook: no packet pipeline yet, so flows are installed at once. ---- */
+
+static void
+hook_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_UNUSED,
+              void *aux)
+{
+    struct dpud *dpud = aux;
+
+    for (size_t i = 0; i < dpud->n_hook; i++) {
+        binding_flows_installed(dpud->binding, dpud->hook_queue[i]);
+        free(dpud->hook_queue[i]);
+    }
+    dpud->n_hook = 0;
+    dpud_schedule(dpud);
+}
+
+static void
+flows_request_cb(void *aux, const char *iface_id)
+{
+    struct dpud *dpud = aux;
+    char **q = realloc(dpud->hook_queue, (dpud->n_hook + 1) * sizeof *q);
+    char *copy = strdup(iface_id);
+
+    if (!q || !copy) {
+        /* Answer directly rather than lose the request. */
+        free(copy);
+        if (q) {
+            dpud->hook_queue = q;
+        }
+        binding_flows_installed(dpud->binding, iface_id);
+        return;
+    }
+    dpud->hook_queue = q;
+    dpud->hook_queue[dpud->n_hook++] = copy;
+    poll_timer_start(dpud->loop, &dpud->hook_timer, 0, hook_timer_cb, dpud);
+}
+
+/* ---- Saved state ---- */
+
+static void
+state_save(struct dpud *dpud)
+{
+    json_t *saved = binding_save(dpud->binding);
+    char *tmp = NULL;
+
+    if (!saved || asprintf(&tmp, "%s.tmp", dpud->state_path) < 0) {
+        json_decref(saved);
+        OLOG_ERR("cannot save state: out of memory");
+        return;
+    }
+    if (json_dump_file(saved, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) ||
+        rename(tmp, dpud->state_path)) {
+        OLOG_ERR("cannot save state to %s: %s", dpud->state_path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    json_decref(saved);
+}
+
+static void
+state_load(struct dpud *dpud)
+{
+    json_error_t jerr;
+    json_t *saved;
+    int error;
+
+    if (access(dpud->state_path, F_OK)) {
+        return;
+    }
+    saved = json_load_file(dpud->state_path, 0, &jerr);
+    if (!saved) {
+        OLOG_WARN("ignoring unreadable state file %s: %s", dpud->state_path, jerr.text);
+        return;
+    }
+    error = binding_restore(dpud->binding, saved);
+    if (error) {
+        OLOG_WARN("ignoring state file %s: %s", dpud->state_path, strerror(-error));
+    } else {
+        OLOG_INFO("restored %zu port(s) from %s", binding_n_vifs(dpud->binding),
+                  dpud->state_path);
+    }
+    json_decref(saved);
+}
+
+/* ---- Exit ---- */
+
+static void
+exits_reply(struct dpud *dpud, int error)
+{
+    for (size_t i = 0; i < dpud->n_exits; i++) {
+        if (error) {
+            ctl_reply_error(dpud->ctl, dpud->exits[i].conn, dpud->exits[i].id, error,
+                            strerror(-error));
+        } else {
+            ctl_reply(dpud->ctl, dpud->exits[i].conn, dpud->exits[i].id, json_object());
+        }
+        json_decref(dpud->exits[i].id);
+    }
+    dpud->n_exits = 0;
+}
+
+static void
+exit_finish(struct dpud *dpud)
+{
+    OLOG_INFO("exiting");
+    exits_reply(dpud, 0);
+    dpud->done = true;
+    poll_loop_wake(dpud->loop);
+}
+
+void
+dpud_stop(struct dpud *dpud)
+{
+    dpud->done = true;
+    poll_loop_wake(dpud->loop);
+}
+
+bool
+dpud_is_flushed(const struct dpud *dpud)
+{
+    return ctl_server_is_flushed(dpud->ctl);
+}
+
+bool
+dpud_is_done(const struct dpud *dpud)
+{
+    return dpud->done;
+}
+
+/* ---- The step ---- */
+
+static void
+txn_cb(void *aux, int error, const json_t *result, const char *errmsg)
+{
+    struct dpud *dpud = aux;
+    bool exit_txn = dpud->exit_txn;
+
+    dpud->txn_inflight = false;
+    dpud->exit_txn = false;
+    /* An operation may fail inside a transaction that the server answered. */
+    for (size_t i = 0; !error && i < json_array_size(result); i++) {
+        const json_t *r = json_array_get(result, i);
+        const char *e = json_string_value(json_object_get(r, "error"));
+
+        if (e) {
+            error = ovsdb_cs_error_to_errno(e);
+            errmsg = json_string_value(json_object_get(r, "details"));
+            if (!errmsg) {
+                errmsg = e;
+            }
+        }
+    }
+    binding_txn_done(dpud->binding, error);
+    nbcfg_txn_done(&dpud->nbcfg, error);
+    if (error) {
+        dpud->stats.txn_errors++;
+        if (error == -ETIMEDOUT) {
+            /* A "wait" guard: another client changed a row this step had read. */
+            OLOG_INFO_RL(
+                &rl, "SB rows changed under a transaction; retrying in %" PRIu32 " ms",
+                dpud->retry_ms);
+        } else
+            OLOG_WARN_RL(&rl,
+                         "SB transaction failed: %s (%s); retrying in %" PRIu32 " ms",
+                         errmsg ? errmsg : "", strerror(-error), dpud->retry_ms);
+        dpud->need_full = true;
+        dpud->retry_wait = true;
+        poll_timer_start(dpud->loop, &dpud->run_timer, dpud->retry_ms, run_timer_cb,
+                         dpud);
+        dpud->retry_ms = MIN(dpud->retry_ms * 2, RETRY_MAX_MS);
+        return;
+    }
+    dpud->retry_ms = RETRY_MIN_MS;
+    if (exit_txn) {
+        exit_finish(dpud);
+        return;
+    }
+    dpud_schedule(dpud);
+}
+
+static int
+send_txn(struct dpud *dpud, struct ovsdb_txn *txn, const char *comment)
+{
+    json_t *ops = NULL;
+    int error;
+
+    ovsdb_txn_comment(txn, comment);
+    error = ovsdb_txn_take(txn, &ops);
+    if (!error) {
+        error = ovsdb_cs_transact(dpud->cs, ops, txn_cb, dpud);
+    }
+    if (error) {
+        OLOG_WARN_RL(&rl, "cannot send SB transaction: %s", strerror(-error));
+        return error;
+    }
+    dpud->txn_inflight = true;
+    dpud->stats.txns++;
+    return 0;
+}
+
+/* Which of the tables that matter changed since the last step. */
+struct changes {
+    bool port_binding;
+    bool datapath;
+};
+
+static void
+changes_collect(const struct ovsdb_replica *replica, struct changes *c)
+{
+    static const char *const pb_tables[] = {"Port_Binding"};
+    const struct ovsdb_replica_table *t;
+
+    memset(c, 0, sizeof *c);
+    t = ovsdb_replica_table(replica, pb_tables[0]);
+    c->port_binding = t && ovsdb_replica_table_next_tracked(t, NULL);
+    t = ovsdb_replica_table(replica, "Datapath_Binding");
+    c->datapath = t && ovsdb_replica_table_next_tracked(t, NULL);
+}
+
+static char *
+lports_join(const char **lports, size_t n)
+{
+    size_t len = 1;
+    char *s, *p;
+
+    for (size_t i = 0; i < n; i++) {
+        len += strlen(lports[i]) + 1;
+    }
+    s = p = malloc(len);
+    if (!s) {
+        return NULL;
+    }
+    *p = '\0';
+    for (size_t i = 0; i < n; i++) {
+        p += sprintf(p, "%s\n", lports[i]);
+    }
+    return s;
+}
+
+static int
+compare_strs(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Recomputes the local datapaths and the monitor conditions if anything they depend
+ * on changed. */
+static void
+update_conditions(struct dpud *dpud, const struct ovsdb_replica *replica, bool full,
+                  const struct changes *c)
+{
+    size_t n_lports = 0;
+    const char **lports = binding_lports(dpud->binding, &n_lports);
+    char *key;
+    bool changed = false;
+    json_t *conds;
+    const char *table;
+    json_t *cond;
+
+    if (!lports) {
+        return;
+    }
+    qsort(lports, n_lports, sizeof *lports, compare_strs);
+    key = lports_join(lports, n_lports);
+    if (!key) {
+        free(lports);
+        return;
+    }
+    if (full || c->port_binding || c->datapath || !dpud->lports_key ||
+        strcmp(key, dpud->lports_key)) {
+        dpud->stats.ldp_recomputes++;
+        if (ldp_compute(&dpud->ldp, replica,
+                        dpud->have_chassis ? &dpud->chassis_uuid : NULL,
+                        dpud->config->system_id, lports, n_lports, &changed)) {
+            OLOG_ERR("cannot compute local datapaths: out of memory");
+            dpud->need_full = true;
+        }
+    }
+    conds =
+        ldp_conditions(&dpud->ldp, dpud->config->system_id,
+                       dpud->have_chassis ? &dpud->chassis_uuid : NULL, lports, n_lports);
+    free(lports);
+    free(dpud->lports_key);
+    dpud->lports_key = key;
+    if (!conds) {
+        return;
+    }
+    if (dpud->conditions && json_equal(conds, dpud->conditions)) {
+        json_decref(conds);
+        return;
+    }
+    json_object_foreach(conds, table, cond)
+    {
+        int error = ovsdb_cs_set_condition(dpud->cs, table, json_incref(cond));
+
+        if (error) {
+            OLOG_WARN_RL(&rl, "cannot set the monitor condition of %s: %s", table,
+                         strerror(-error));
+        }
+    }
+    dpud->stats.condition_updates++;
+    json_decref(dpud->conditions);
+    dpud->conditions = conds;
+}
+
+static void
+dpud_run_exit(struct dpud *dpud, const struct ovsdb_replica *replica,
+              struct ovsdb_txn *txn)
+{
+    const struct ovsdb_row *ch = chassis_lookup(replica, dpud->config->system_id);
+    bool wrote = false;
+    char comment[512];
+    int error = 0;
+
+    if (ch) {
+        error = binding_release_all(dpud->binding, replica, ovsdb_row_uuid(ch), txn);
+    }
+    if (!error) {
+        error = chassis_cleanup(replica, dpud->config->system_id, txn, &wrote);
+    }
+    if (error) {
+        OLOG_ERR("cannot build the cleanup transaction: %s", strerror(-error));
+        return;
+    }
+    if (!ovsdb_txn_n_ops(txn)) {
+        exit_finish(dpud);
+        return;
+    }
+    snprintf(comment, sizeof comment,
+             "ovnic-dpud\novnic-dpud: removing all port bindings for '%s'\n"
+             "ovnic-dpud: unregistering chassis '%s'",
+             dpud->config->system_id, dpud->config->system_id);
+    if (!send_txn(dpud, txn, comment)) {
+        dpud->exit_txn = true;
+    }
+}
+
+static void
+dpud_run(struct dpud *dpud)
+{
+    const struct ovsdb_replica *replica;
+    const struct ovsdb_row *ch, *cp;
+    struct ovsdb_txn *txn = NULL;
+    struct changes changes;
+    bool full, wrote_chassis = false, wrote_nbcfg = false;
+    const char *what = "";
+    char comment[256];
+    int error;
+
+    if (dpud->done || dpud->txn_inflight || dpud->retry_wait ||
+        !ovsdb_cs_is_synced(dpud->cs)) {
+        return;
+    }
+    replica = ovsdb_cs_replica(dpud->cs);
+    if (!replica) {
+        return;
+    }
+    if (replica != dpud->last_replica) {
+        dpud->last_replica = replica;
+        dpud->need_full = true;
+    }
+    full = dpud->need_full;
+    dpud->need_full = false;
+    if (full) {
+        dpud->stats.full_recomputes++;
+    } else {
+        dpud->stats.incremental_runs++;
+    }
+
+    /* Consume the tracked changes. */
+    changes_collect(replica, &changes);
+    if (binding_track(dpud->binding, replica, full)) {
+        full = true;
+        binding_track(dpud->binding, replica, true);
+    }
+    ovsdb_replica_track_clear((struct ovsdb_replica *)replica);
+
+    if (ovsdb_txn_create(&txn)) {
+        dpud->need_full = true;
+        return;
+    }
+    if (dpud->exiting) {
+        dpud_run_exit(dpud, replica, txn);
+        goto out;
+    }
+
+    error = chassis_run(replica, &dpud->ch_cfg, dpud->nbcfg.acked, dpud->nbcfg.acked_ts,
+                        txn, &wrote_chassis, &what);
+    if (error) {
+        OLOG_ERR_RL(&rl, "cannot register the chassis: %s", strerror(-error));
+        goto out;
+    }
+    ch = chassis_lookup(replica, dpud->config->system_id);
+    cp = chassis_private_lookup(replica, dpud->config->system_id);
+    if (ch) {
+        if (!dpud->have_chassis ||
+            !uuid_equals(&dpud->chassis_uuid, ovsdb_row_uuid(ch))) {
+            if (dpud->have_chassis) {
+                OLOG_INFO("chassis row of '%s' changed", dpud->config->system_id);
+            }
+            dpud->chassis_uuid = *ovsdb_row_uuid(ch);
+            dpud->have_chassis = true;
+            full = true;
+        }
+    } else {
+        dpud->have_chassis = false;
+    }
+    dpud->chassis_current = !wrote_chassis;
+    nbcfg_observe(&dpud->nbcfg, replica, cp);
+
+    if (dpud->have_chassis) {
+        struct binding_ctx ctx = {
+            .replica = replica,
+            .chassis_uuid = &dpud->chassis_uuid,
+            .chassis_name = dpud->config->system_id,
+            .hostname = dpud->config->hostname,
+            .full = full,
+        };
+
+        error = binding_run(dpud->binding, &ctx, txn);
+        if (error) {
+            OLOG_ERR_RL(&rl, "cannot compute port bindings: %s", strerror(-error));
+            dpud->need_full = true;
+        }
+    }
+    update_conditions(dpud, replica, full, &changes);
+
+    if (!ovsdb_txn_n_ops(txn)) {
+        /* Everything up to this SB state is processed (and its flows installed). */
+        bool settled =
+            dpud->have_chassis && binding_is_settled(dpud->binding) && !dpud->n_hook;
+
+        error = nbcfg_run(&dpud->nbcfg, cp, settled, txn, &wrote_nbcfg);
+        if (error) {
+            OLOG_ERR_RL(&rl, "cannot acknowledge nb_cfg: %s", strerror(-error));
+        }
+    }
+    if (!ovsdb_txn_n_ops(txn)) {
+        binding_txn_done(dpud->binding, 0);
+        goto out;
+    }
+    if (wrote_chassis) {
+        dpud->stats.chassis_writes++;
+        snprintf(comment, sizeof comment, "ovnic-dpud\novnic-dpud: %s chassis '%s'", what,
+                 dpud->config->system_id);
+        OLOG_INFO("%s chassis '%s'", what, dpud->config->system_id);
+    } else {
+        snprintf(comment, sizeof comment, "ovnic-dpud");
+    }
+    if (send_txn(dpud, txn, comment)) {
+        binding_txn_done(dpud->binding, -ENOTCONN);
+        nbcfg_txn_done(&dpud->nbcfg, -ENOTCONN);
+        dpud->need_full = true;
+    }
+out:
+    ovsdb_txn_destroy(txn);
+}
+
+/* ---- Control socket ---- */
+
+static const char *
+param_string(const json_t *params, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(params, 0), key));
+}
+
+static json_t *
+status_json(struct dpud *dpud)
+{
+    struct ovsdb_cs_stats cs_stats;
+    struct binding_stats bs;
+    const struct ovsdb_replica *replica = ovsdb_cs_replica(dpud->cs);
+    const struct ovsdb_row *cp =
+        replica ? chassis_private_lookup(replica, dpud->config->system_id) : NULL;
+    char uuid[UUID_LEN + 1], cp_uuid[UUID_LEN + 1];
+    const char *remote = ovsdb_cs_remote(dpud->cs);
+
+    ovsdb_cs_get_stats(dpud->cs, &cs_stats);
+    binding_get_stats(dpud->binding, &bs);
+    if (cp) {
+        uuid_to_string(ovsdb_row_uuid(cp), cp_uuid);
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s,"
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:I}}",
+        "system_id", dpud->config->system_id, "hostname", dpud->config->hostname,
+        "sb_remote", dpud->config->sb_remote, "sb_connected_remote", remote, "sb_state",
+        ovsdb_cs_state_to_string(ovsdb_cs_state(dpud->cs)), "chassis_uuid",
+        dpud->have_chassis ? json_string(uuid_to_string(&dpud->chassis_uuid, uuid))
+                           : json_null(),
+        "chassis_private_uuid", cp ? json_string(cp_uuid) : json_null(),
+        "local_datapaths", (json_int_t)ldp_count(&dpud->ldp), "local_ports",
+        (json_int_t)binding_n_vifs(dpud->binding), "ports_up",
+        (json_int_t)binding_n_up(dpud->binding), "nb_cfg_seen",
+        (json_int_t)dpud->nbcfg.seen, "nb_cfg_acked", (json_int_t)dpud->nbcfg.acked,
+        "chassis_current", dpud->have_chassis && dpud->chassis_current, "monitor_all",
+        dpud->config->monitor_all, "datapath", DPUD_DATAPATH_STATUS, "counters",
+        "incremental_runs", (json_int_t)dpud->stats.incremental_runs, "full_recomputes",
+        (json_int_t)dpud->stats.full_recomputes, "ldp_recomputes",
+        (json_int_t)dpud->stats.ldp_recomputes, "condition_updates",
+        (json_int_t)dpud->stats.condition_updates, "txns", (json_int_t)dpud->stats.txns,
+        "txn_errors", (json_int_t)dpud->stats.txn_errors, "chassis_writes",
+        (json_int_t)dpud->stats.chassis_writes, "claims", (json_int_t)bs.claims,
+        "releases", (json_int_t)bs.releases, "takeovers", (json_int_t)bs.takeovers,
+        "backoffs", (json_int_t)bs.backoffs, "plugs", (json_int_t)bs.plugs, "unplugs",
+        (json_int_t)bs.unplugs, "plug_unresolved", (json_int_t)bs.plug_unresolved,
+        "up_set", (json_int_t)bs.up_set, "nb_cfg_acks", (json_int_t)dpud->nbcfg.n_acks,
+        "sb_connects", (json_int_t)cs_stats.connects, "sb_errors",
+        (json_int_t)cs_stats.errors);
+}
+
+static bool
+is_our_encap_ip(const struct dpud *dpud, const char *ip)
+{
+    for (size_t i = 0; i < dpud->config->n_encap_ips; i++) {
+        if (!strcmp(dpud->config->encap_ips[i], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
+            const json_t *id)
+{
+    struct dpud *dpud = aux;
+    const json_t *args = json_array_get(params, 0);
+    struct ovnic_err err = {0};
+    char buf[256];
+    int error;
+
+    if (json_is_null(args)) {
+        args = NULL;
+    }
+
+    if (json_array_size(params) > 1 || (args && !json_is_object(args))) {
+        ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                        "params must be [] or [{arguments}]");
+        return;
+    }
+    if (!strcmp(method, "status")) {
+        ctl_reply(dpud->ctl, conn, id, status_json(dpud));
+    } else if (!strcmp(method, "port-list")) {
+        ctl_reply(dpud->ctl, conn, id, binding_vifs_to_json(dpud->binding));
+    } else if (!strcmp(method, "port-add")) {
+        const char *rep = param_string(params, "representor");
+        const char *iface = param_string(params, "iface_id");
+        const char *encap = param_string(params, "encap_ip");
+
+        if (!rep || !iface) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "port-add needs \"representor\" and \"iface_id\"");
+            return;
+        }
+        if (encap && *encap && !is_our_encap_ip(dpud, encap)) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "encap_ip is not one of this chassis's encap IPs");
+            return;
+        }
+        error = binding_port_add(dpud->binding, rep, iface, encap, &err);
+        if (error) {
+            ctl_reply_error(dpud->ctl, conn, id, error,
+                            ovnic_err_is_set(&err)
+                                ? ovnic_err_format(&err, buf, sizeof buf)
+                                : strerror(-error));
+            return;
+        }
+        state_save(dpud);
+        dpud_schedule(dpud);
+        ctl_reply(dpud->ctl, conn, id, json_object());
+    } else if (!strcmp(method, "port-del")) {
+        const char *rep = param_string(params, "representor");
+
+        if (!rep) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "port-del needs \"representor\"");
+            return;
+        }
+        error = binding_port_del(dpud->binding, rep);
+        if (error) {
+            ctl_reply_error(dpud->ctl, conn, id, error,
+                            error == -ENOENT ? "no such port"
+                            : error == -EPERM
+                                ? "port is plugged from vif-plug options of its "
+                                  "Port_Binding; withdraw them instead"
+                                : strerror(-error));
+            return;
+        }
+        state_save(dpud);
+        dpud_schedule(dpud);
+        ctl_reply(dpud->ctl, conn, id, json_object());
+    } else if (!strcmp(method, "representor-add")) {
+        const char *mac = param_string(params, "pf_mac");
+        const char *name = param_string(params, "name");
+        const json_t *vf = json_object_get(args, "vf_num");
+        char lmac[18];
+
+        if (!mac || dpud_config_parse_mac(mac, lmac)) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL, "bad or missing \"pf_mac\"");
+            return;
+        }
+        if (!json_is_integer(vf) || json_integer_value(vf) < 0 ||
+            json_integer_value(vf) > UINT16_MAX) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "\"vf_num\" must be an integer in [0, 65535]");
+            return;
+        }
+        if (!name || !*name) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL, "missing \"name\"");
+            return;
+        }
+        error =
+            binding_representor_add(dpud->binding, lmac, json_integer_value(vf), name);
+        if (error) {
+            ctl_reply_error(dpud->ctl, conn, id, error, strerror(-error));
+            return;
+        }
+        state_save(dpud);
+        dpud_schedule(dpud);
+        ctl_reply(dpud->ctl, conn, id, json_object());
+    } else if (!strcmp(method, "exit")) {
+        const json_t *restart = json_object_get(args, "restart");
+        struct pending_exit *e;
+
+        if (restart && !json_is_boolean(restart)) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "\"restart\" must be a boolean");
+            return;
+        }
+        if (json_is_true(restart)) {
+            OLOG_INFO("exiting for a restart: SB rows kept");
+            ctl_reply(dpud->ctl, conn, id, json_object());
+            dpud_stop(dpud);
+            return;
+        }
+        e = realloc(dpud->exits, (dpud->n_exits + 1) * sizeof *e);
+        if (!e) {
+            ctl_reply_error(dpud->ctl, conn, id, -ENOMEM, "out of memory");
+            return;
+        }
+        dpud->exits = e;
+        e[dpud->n_exits].conn = conn;
+        e[dpud->n_exits].id = json_deep_copy(id);
+        dpud->n_exits++;
+        if (!dpud->exiting) {
+            OLOG_INFO("clean exit: removing this chassis from the SB");
+            dpud->exiting = true;
+        }
+        dpud_schedule(dpud);
+    } else {
+        ctl_reply_error(dpud->ctl, conn, id, -ENOSYS, "unknown method");
+    }
+}
+
+/* ---- Life cycle ---- */
+
+int
+dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpud **dpudp,
+            struct ovnic_err *err)
+{
+    struct tls_config tls = {
+        .ca_file = config->ca_cert,
+        .cert_file = config->certificate,
+        .key_file = config->private_key,
+    };
+    struct ovsdb_cs_config cs_cfg = {
+        .remotes = config->sb_remote,
+        .database = SB_DATABASE,
+        .tls = config->ca_cert ? &tls : NULL,
+        .probe_interval_ms = config->probe_interval,
+        .leader_only = false,
+        .monitor_all = config->monitor_all,
+    };
+    struct dpud *dpud = calloc(1, sizeof *dpud);
+    char *ctl_path = NULL;
+    json_t *conds;
+    const char *table;
+    json_t *cond;
+    int error;
+
+    if (!dpud) {
+        return -ENOMEM;
+    }
+    dpud->loop = loop;
+    dpud->config = config;
+    dpud->retry_ms = RETRY_MIN_MS;
+    dpud->need_full = true;
+    dpud->ch_cfg = (struct chassis_config){
+        .name = config->system_id,
+        .hostname = config->hostname,
+        .encap_ips = (const char *const *)config->encap_ips,
+        .n_encap_ips = config->n_encap_ips,
+        .encap_csum = config->encap_csum,
+        .bridge_mappings = config->bridge_mappings,
+        .cms_options = config->cms_options,
+        .monitor_all = config->monitor_all,
+    };
+    poll_timer_init(&dpud->run_timer);
+    poll_timer_init(&dpud->hook_timer);
+    ldp_init(&dpud->ldp);
+    nbcfg_init(&dpud->nbcfg);
+
+    error = binding_create(&dpud->binding);
+    if (error) {
+        goto err;
+    }
+    binding_set_flows_hook(dpud->binding, flows_request_cb, dpud);
+    for (size_t i = 0; i < config->n_representors; i++) {
+        error = binding_representor_add(dpud->binding, config->representors[i].pf_mac,
+                                        config->representors[i].vf_num,
+                                        config->representors[i].name);
+        if (error) {
+            goto err;
+        }
+    }
+    dpud->state_path = dpud_config_state_path(config);
+    ctl_path = dpud_config_ctl_path(config);
+    if (!dpud->state_path || !ctl_path) {
+        error = -ENOMEM;
+        goto err;
+    }
+    state_load(dpud);
+
+    error = ctl_server_create(loop, ctl_path, ctl_request, dpud, &dpud->ctl, err);
+    if (error) {
+        goto err;
+    }
+    error = ovsdb_cs_create(loop, &cs_cfg, &dpud->cs, err);
+    if (error) {
+        goto err;
+    }
+    ovsdb_cs_set_change_cb(dpud->cs, cs_change_cb, dpud);
+    error = ovsdb_cs_set_tables(dpud->cs, ldp_monitored_tables());
+    if (error) {
+        goto err;
+    }
+    /* The conditions of a chassis that is not registered yet, for the first
+     * monitor request. */
+    conds = ldp_conditions(&dpud->ldp, config->system_id, NULL, NULL, 0);
+    if (!conds) {
+        error = -ENOMEM;
+        goto err;
+    }
+    json_object_foreach(conds, table, cond)
+    {
+        ovsdb_cs_set_condition(dpud->cs, table, json_incref(cond));
+    }
+    dpud->conditions = conds;
+    OLOG_INFO("chassis '%s' connecting to %s (%s)", config->system_id, config->sb_remote,
+              config->monitor_all ? "monitoring every row" : "conditional monitoring");
+    free(ctl_path);
+    *dpudp = dpud;
+    return 0;
+
+err:
+    free(ctl_path);
+    dpud_destroy(dpud);
+    return error;
+}
+
+void
+dpud_destroy(struct dpud *dpud)
+{
+    if (!dpud) {
+        return;
+    }
+    exits_reply(dpud, -ECANCELED);
+    ovsdb_cs_destroy(dpud->cs);
+    ctl_server_destroy(dpud->ctl);
+    poll_timer_stop(dpud->loop, &dpud->run_timer);
+    poll_timer_stop(dpud->loop, &dpud->hook_timer);
+    for (size_t i = 0; i < dpud->n_hook; i++) {
+        free(dpud->hook_queue[i]);
+    }
+    free(dpud->hook_queue);
+    binding_destroy(dpud->binding);
+    ldp_destroy(&dpud->ldp);
+    json_decref(dpud->conditions);
+    free(dpud->lports_key);
+    free(dpud->exits);
+    free(dpud->state_path);
+    free(dpud);
+}

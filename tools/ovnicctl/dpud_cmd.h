@@ -1,0 +1,16 @@
+/* ovnicctl: the "dpud" commands, which talk to ovnic-dpud's control socket
+ * (status, port-add, port-del, port-list, representor-add, exit). */
+#ifndef OVNICCTL_DPUD_CMD_H
+#define OVNICCTL_DPUD_CMD_H 1
+
+#include <jansson.h>
+
+/** Sends the request 'method' with 'args' (an object, taken; may be NULL) to the
+ * control socket at 'path' and waits up to 'timeout_ms' for the reply.  On success
+ * '*result' is the result (caller owns).  On an error reply, '*errmsg' is its text
+ * (caller owns; free()) and the return value its code (or -EPROTO).  Returns 0 or a
+ * negative errno (-ETIMEDOUT, connection errors). */
+int ovnicctl_dpud_call(const char *path, const char *method, json_t *args, int timeout_ms,
+                       json_t **result, char **errmsg);
+
+#endif /* OVNICCTL_DPUD_CMD_H */
