@@ -269,7 +269,12 @@ ibdev_pci(struct ibv_device *dev, char *pci, size_t size)
     }
     link[n] = '\0';
     const char *base = strrchr(link, '/');
-    snprintf(pci, size, "%s", base ? base + 1 : link);
+    const char *name = base ? base + 1 : link;
+    size_t len = strlen(name);
+    if (!len || len >= size) {
+        return false;
+    }
+    memcpy(pci, name, len + 1);
     return true;
 }
 
