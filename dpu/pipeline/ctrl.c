@@ -650,8 +650,8 @@ ctrl_packet_apply(uint8_t *pkt, size_t len, const struct exec_result *r, size_t 
     }
     for (size_t i = first; i < r->n_changes; i++) {
         const struct exec_change *c = &r->changes[i];
-        uint8_t *p;
-        size_t n;
+        uint8_t *p = NULL;
+        size_t n = 0;
         int shift;
 
         if (c->field == PKEY_F_SCTP_SRC || c->field == PKEY_F_SCTP_DST) {
