@@ -1204,6 +1204,27 @@ native_async(const struct esw *esw)
     return esw->class->async_create != NULL;
 }
 
+/* Checks the items, or the actions and masks, of a template and copies them deeply
+ * into '*copyp' (caller owns; free with esw_wire_rule_destroy()) by a round trip
+ * through the wire codec. */
+static int
+template_copy(const struct rte_flow_item items[], const struct rte_flow_action actions[],
+              const struct rte_flow_action masks[], struct esw_wire_rule **copyp,
+              struct esw_error *error)
+{
+    struct rte_flow_attr fattr = {.transfer = 1};
+    uint8_t *enc;
+    size_t len;
+    int retval = esw_wire_rule_encode(&fattr, items, actions, masks, &enc, &len, error);
+
+    if (retval) {
+        return retval;
+    }
+    retval = esw_wire_rule_decode(enc, len, copyp, error);
+    free(enc);
+    return retval;
+}
+
 int
 esw_pattern_template_create(struct esw *esw,
                             const struct rte_flow_pattern_template_attr *attr,
@@ -1215,26 +1236,17 @@ esw_pattern_template_create(struct esw *esw,
         return esw_error_set(error, -EINVAL, RTE_FLOW_ERROR_TYPE_ATTR, -1,
                              "pattern template without attributes or items", NULL);
     }
-    struct rte_flow_attr fattr = {.transfer = 1};
     struct rte_flow_action end = {.type = RTE_FLOW_ACTION_TYPE_END};
-    uint8_t *enc;
-    size_t len;
-    int retval = esw_wire_rule_encode(&fattr, items, &end, NULL, &enc, &len, error);
+    struct esw_wire_rule *copy;
+    int retval = template_copy(items, &end, NULL, &copy, error);
     if (retval) {
         return retval;
     }
     struct esw_pattern_template *pt = calloc(1, sizeof *pt);
     if (!pt) {
-        free(enc);
+        esw_wire_rule_destroy(copy);
         return esw_error_set(error, -ENOMEM, RTE_FLOW_ERROR_TYPE_HANDLE, -1,
                              "out of memory", NULL);
-    }
-    struct esw_wire_rule *copy;
-    retval = esw_wire_rule_decode(enc, len, &copy, error);
-    free(enc);
-    if (retval) {
-        free(pt);
-        return retval;
     }
     pt->attr = *attr;
     pt->copy__ = copy;
@@ -1284,26 +1296,17 @@ esw_actions_template_create(struct esw *esw,
                              "actions template without attributes, actions or masks",
                              NULL);
     }
-    struct rte_flow_attr fattr = {.transfer = 1};
     struct rte_flow_item end = {.type = RTE_FLOW_ITEM_TYPE_END};
-    uint8_t *enc;
-    size_t len;
-    int retval = esw_wire_rule_encode(&fattr, &end, actions, masks, &enc, &len, error);
+    struct esw_wire_rule *copy;
+    int retval = template_copy(&end, actions, masks, &copy, error);
     if (retval) {
         return retval;
     }
     struct esw_actions_template *at = calloc(1, sizeof *at);
     if (!at) {
-        free(enc);
+        esw_wire_rule_destroy(copy);
         return esw_error_set(error, -ENOMEM, RTE_FLOW_ERROR_TYPE_HANDLE, -1,
                              "out of memory", NULL);
-    }
-    struct esw_wire_rule *copy;
-    retval = esw_wire_rule_decode(enc, len, &copy, error);
-    free(enc);
-    if (retval) {
-        free(at);
-        return retval;
     }
     at->attr = *attr;
     at->copy__ = copy;

@@ -652,6 +652,39 @@ static bool parse_result_action(struct actx *ctx, struct action_list *list,
                                 const struct fref *dst, enum action_scope scope);
 
 /* "dst = constant", "dst = src", "dst <-> src", "ip.ttl--", "R = f(...)". */
+/* Appends ACTION_MOVE ('src' assigned to 'dst') or ACTION_EXCHANGE ('dst' exchanged
+ * with 'src'), once both fields are known to have the same type and width. */
+static bool
+append_field_pair(struct actx *ctx, struct action_list *list, enum action_type type,
+                  size_t pos, const struct fref *dst, const struct fref *src)
+{
+    bool move = type == ACTION_MOVE;
+    const char *verb = move ? "assign" : "exchange";
+    const char *prep = move ? "to" : "with";
+    /* The field named first in messages, and the other one. */
+    const struct fref *x = move ? src : dst;
+    const struct fref *y = move ? dst : src;
+
+    if (dst->is_string != src->is_string) {
+        fail(ctx, src->pos, "type mismatch", "cannot %s %s field %s %s %s field %s", verb,
+             x->is_string ? "string" : "integer", x->symbol->name, prep,
+             y->is_string ? "string" : "integer", y->symbol->name);
+        return false;
+    }
+    if (dst->f.n_bits != src->f.n_bits) {
+        fail(ctx, src->pos, "width mismatch",
+             "cannot %s %d-bit field %s %s %d-bit field %s", verb, x->f.n_bits,
+             x->symbol->name, prep, y->f.n_bits, y->symbol->name);
+        return false;
+    }
+    struct action *a = list_append(ctx, list, type, pos);
+    if (a) {
+        a->dst = dst->f;
+        a->src = src->f;
+    }
+    return a != NULL;
+}
+
 static bool
 parse_assignment(struct actx *ctx, struct action_list *list, enum action_scope scope)
 {
@@ -679,24 +712,7 @@ parse_assignment(struct actx *ctx, struct action_list *list, enum action_scope s
             !check_writable(ctx, &src, scope)) {
             return false;
         }
-        if (dst.is_string != src.is_string) {
-            fail(ctx, src.pos, "type mismatch", "cannot exchange %s field %s with %s",
-                 dst.is_string ? "string" : "integer", dst.symbol->name,
-                 src.symbol->name);
-            return false;
-        }
-        if (dst.f.n_bits != src.f.n_bits) {
-            fail(ctx, src.pos, "width mismatch",
-                 "cannot exchange %d-bit field %s with %d-bit field %s", dst.f.n_bits,
-                 dst.symbol->name, src.f.n_bits, src.symbol->name);
-            return false;
-        }
-        struct action *a = list_append(ctx, list, ACTION_EXCHANGE, pos);
-        if (a) {
-            a->dst = dst.f;
-            a->src = src.f;
-        }
-        return a != NULL;
+        return append_field_pair(ctx, list, ACTION_EXCHANGE, pos, &dst, &src);
     }
     if (!match(ctx, LEX_T_EQUALS)) {
         syntax_error(ctx, "`=', `<->' or `--'");
@@ -709,28 +725,8 @@ parse_assignment(struct actx *ctx, struct action_list *list, enum action_scope s
         return parse_result_action(ctx, list, &dst, scope);
     }
     if (tok(ctx) == LEX_T_ID) {
-        if (!parse_field(ctx, &src)) {
-            return false;
-        }
-        if (dst.is_string != src.is_string) {
-            fail(ctx, src.pos, "type mismatch",
-                 "cannot assign %s field %s to %s field %s",
-                 src.is_string ? "string" : "integer", src.symbol->name,
-                 dst.is_string ? "string" : "integer", dst.symbol->name);
-            return false;
-        }
-        if (dst.f.n_bits != src.f.n_bits) {
-            fail(ctx, src.pos, "width mismatch",
-                 "cannot assign %d-bit field %s to %d-bit field %s", src.f.n_bits,
-                 src.symbol->name, dst.f.n_bits, dst.symbol->name);
-            return false;
-        }
-        struct action *a = list_append(ctx, list, ACTION_MOVE, pos);
-        if (a) {
-            a->dst = dst.f;
-            a->src = src.f;
-        }
-        return a != NULL;
+        return parse_field(ctx, &src) &&
+               append_field_pair(ctx, list, ACTION_MOVE, pos, &dst, &src);
     }
 
     struct action_const c;
@@ -1410,31 +1406,51 @@ parse_ct_lb(struct actx *ctx, struct action *a)
 
 /* ----- Other controller actions. ----- */
 
+/* Parses "= NAME" where NAME is one of 'names' ("" entries never match), and stores
+ * NAME's index in '*index'.  'expected' lists the names for the message. */
+static bool
+parse_id_choice(struct actx *ctx, const char *const names[], size_t n,
+                const char *expected, int *index)
+{
+    if (!force_match(ctx, LEX_T_EQUALS)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (names[i][0] && lexer_match_id(&ctx->lexer, names[i])) {
+            *index = (int)i;
+            return true;
+        }
+    }
+    syntax_error(ctx, expected);
+    return false;
+}
+
+/* parse_id_choice() indexes stand for these enums' values. */
+_Static_assert(ACTION_LOG_ALLOW == 0 && ACTION_LOG_DROP == 1 && ACTION_LOG_REJECT == 2,
+               "verdict names follow enum action_log_verdict");
+_Static_assert(ACTION_PIPELINE_INGRESS == 1 && ACTION_PIPELINE_EGRESS == 2,
+               "pipeline names follow enum action_pipeline");
+
 static bool
 parse_log(struct actx *ctx, struct action *a)
 {
     static const char *const severities[] = {"",        "alert",  "",     "",
                                              "warning", "notice", "info", "debug"};
+    /* Indexed by enum action_log_verdict. */
+    static const char *const verdicts[] = {"allow", "drop", "reject"};
     bool has_verdict = false;
+    int i;
 
     if (!force_match(ctx, LEX_T_LPAREN)) {
         return false;
     }
     while (tok(ctx) != LEX_T_RPAREN) {
         if (lexer_match_id(&ctx->lexer, "verdict")) {
-            if (!force_match(ctx, LEX_T_EQUALS)) {
+            if (!parse_id_choice(ctx, verdicts, ARRAY_SIZE(verdicts),
+                                 "allow, drop or reject", &i)) {
                 return false;
             }
-            if (lexer_match_id(&ctx->lexer, "allow")) {
-                a->log.verdict = ACTION_LOG_ALLOW;
-            } else if (lexer_match_id(&ctx->lexer, "drop")) {
-                a->log.verdict = ACTION_LOG_DROP;
-            } else if (lexer_match_id(&ctx->lexer, "reject")) {
-                a->log.verdict = ACTION_LOG_REJECT;
-            } else {
-                syntax_error(ctx, "allow, drop or reject");
-                return false;
-            }
+            a->log.verdict = (enum action_log_verdict)i;
             has_verdict = true;
         } else if (lexer_match_id(&ctx->lexer, "name")) {
             free(a->log.name);
@@ -1451,20 +1467,11 @@ parse_log(struct actx *ctx, struct action *a)
                 return false;
             }
         } else if (lexer_match_id(&ctx->lexer, "severity")) {
-            if (!force_match(ctx, LEX_T_EQUALS)) {
+            if (!parse_id_choice(ctx, severities, ARRAY_SIZE(severities),
+                                 "alert, warning, notice, info or debug", &i)) {
                 return false;
             }
-            a->log.severity = -1;
-            for (size_t i = 0; i < ARRAY_SIZE(severities); i++) {
-                if (severities[i][0] && tok_is_id(ctx, severities[i])) {
-                    a->log.severity = (int)i;
-                }
-            }
-            if (a->log.severity < 0) {
-                syntax_error(ctx, "alert, warning, notice, info or debug");
-                return false;
-            }
-            advance(ctx);
+            a->log.severity = i;
         } else {
             syntax_error(ctx, "verdict, name, severity or meter");
             return false;
@@ -1654,9 +1661,12 @@ parse_commit_lb_aff(struct actx *ctx, struct action *a)
 static bool
 parse_next(struct actx *ctx, struct action *a)
 {
+    /* Indexed by enum action_pipeline. */
+    static const char *const pipelines[] = {"", "ingress", "egress"};
     const struct action_parse_params *p = ctx->params;
     size_t pos = a->pos;
     uint64_t table;
+    int pipeline;
 
     a->next.pipeline = ACTION_PIPELINE_CURRENT;
     a->next.table = -1;
@@ -1669,17 +1679,11 @@ parse_next(struct actx *ctx, struct action *a)
         } else {
             do {
                 if (lexer_match_id(&ctx->lexer, "pipeline")) {
-                    if (!force_match(ctx, LEX_T_EQUALS)) {
+                    if (!parse_id_choice(ctx, pipelines, ARRAY_SIZE(pipelines),
+                                         "ingress or egress", &pipeline)) {
                         return false;
                     }
-                    if (lexer_match_id(&ctx->lexer, "ingress")) {
-                        a->next.pipeline = ACTION_PIPELINE_INGRESS;
-                    } else if (lexer_match_id(&ctx->lexer, "egress")) {
-                        a->next.pipeline = ACTION_PIPELINE_EGRESS;
-                    } else {
-                        syntax_error(ctx, "ingress or egress");
-                        return false;
-                    }
+                    a->next.pipeline = (enum action_pipeline)pipeline;
                 } else if (lexer_match_id(&ctx->lexer, "table")) {
                     if (!force_match(ctx, LEX_T_EQUALS) ||
                         !parse_uint(ctx, 0, 255, "table number", &table)) {

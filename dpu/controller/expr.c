@@ -1529,6 +1529,38 @@ expr_annotate(const struct symtab *symtab, const struct expr *expr,
 
 /* ----- Simplification: every comparison becomes a masked equality. ----- */
 
+/* ORs "x == value/mask", where x is the integer symbol that 'e' compares, into
+ * '*result' (NULL: nothing yet).  Returns false if memory ran out. */
+static bool
+simplify_or_eq__(struct ectx *ec, struct expr **result, const struct expr *e,
+                 lex_u128 value, lex_u128 mask)
+{
+    struct expr *t = expr_alloc__(ec, EXPR_T_CMP);
+
+    if (!t) {
+        return false;
+    }
+    t->cmp.symbol = e->cmp.symbol;
+    t->cmp.relop = EXPR_R_EQ;
+    t->cmp.value = value;
+    t->cmp.mask = mask;
+    *result = *result ? expr_combine__(ec, EXPR_T_OR, *result, t) : t;
+    return *result != NULL;
+}
+
+/* Ends the rewrite of 'e' (taken) into the disjunction 'result' (taken; NULL: no
+ * term, which is false).  Returns the result, or NULL if the rewrite failed. */
+static struct expr *
+simplify_or_finish__(struct ectx *ec, struct expr *e, struct expr *result)
+{
+    expr_destroy(e);
+    if (ectx_failed(ec)) {
+        expr_destroy(result);
+        return NULL;
+    }
+    return result ? result : expr_create_boolean__(ec, false);
+}
+
 static struct expr *
 simplify_ne(struct ectx *ec, struct expr *e)
 {
@@ -1537,28 +1569,12 @@ simplify_ne(struct ectx *ec, struct expr *e)
     lex_u128 mask = e->cmp.mask;
     for (int i = 0; i < 128; i++) {
         lex_u128 bit = (lex_u128)1 << i;
-        if (!(mask & bit)) {
-            continue;
-        }
-        struct expr *t = expr_alloc__(ec, EXPR_T_CMP);
-        if (!t) {
-            break;
-        }
-        t->cmp.symbol = e->cmp.symbol;
-        t->cmp.relop = EXPR_R_EQ;
-        t->cmp.mask = bit;
-        t->cmp.value = (e->cmp.value & bit) ^ bit;
-        result = result ? expr_combine__(ec, EXPR_T_OR, result, t) : t;
-        if (!result) {
+        if ((mask & bit) &&
+            !simplify_or_eq__(ec, &result, e, (e->cmp.value & bit) ^ bit, bit)) {
             break;
         }
     }
-    expr_destroy(e);
-    if (ectx_failed(ec)) {
-        expr_destroy(result);
-        return NULL;
-    }
-    return result ? result : expr_create_boolean__(ec, false);
+    return simplify_or_finish__(ec, e, result);
 }
 
 static struct expr *
@@ -1605,25 +1621,11 @@ simplify_relational(struct ectx *ec, struct expr *e)
             continue;
         }
         lex_u128 low = lex_u128_bits(start, z - start);
-        struct expr *t = expr_alloc__(ec, EXPR_T_CMP);
-        if (!t) {
-            break;
-        }
-        t->cmp = e->cmp;
-        t->cmp.relop = EXPR_R_EQ;
-        t->cmp.value = (value ^ bit) & ~low;
-        t->cmp.mask = mask & ~low;
-        result = result ? expr_combine__(ec, EXPR_T_OR, result, t) : t;
-        if (!result) {
+        if (!simplify_or_eq__(ec, &result, e, (value ^ bit) & ~low, mask & ~low)) {
             break;
         }
     }
-    expr_destroy(e);
-    if (ectx_failed(ec)) {
-        expr_destroy(result);
-        return NULL;
-    }
-    return result ? result : expr_create_boolean__(ec, false);
+    return simplify_or_finish__(ec, e, result);
 }
 
 /* Returns an equivalent of 'e' (taken) whose comparisons are all equalities, with

@@ -32,11 +32,6 @@ struct sb_cluster {
 
 static struct sb_cluster sbc;
 
-struct fixture {
-    struct poll_loop *loop;
-    struct ovsdb_cs *cs;
-};
-
 static int
 group_setup(void **state OVNIC_UNUSED)
 {
@@ -74,45 +69,13 @@ group_teardown(void **state OVNIC_UNUSED)
     return 0;
 }
 
-static int
-fixture_setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx || poll_loop_create(&fx->loop)) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int
-fixture_teardown(void **state)
-{
-    struct fixture *fx = *state;
-
-    ovsdb_cs_destroy(fx->cs);
-    poll_loop_destroy(fx->loop);
-    free(fx);
-    return 0;
-}
-
 static void
-client_start(struct fixture *fx, bool leader_only)
+client_start(struct it_fixture *fx, bool leader_only)
 {
-    struct ovsdb_cs_config cfg = {
-        .remotes = sbc.remotes,
-        .database = SB_DB,
-        .probe_interval_ms = 5000,
-        .leader_only = leader_only,
-        .backoff_min_ms = 50,
-        .backoff_max_ms = 500,
-        .monitor_all = true,
-    };
+    struct ovsdb_cs_config cfg = it_cs_config(sbc.remotes, SB_DB);
 
-    assert_int_equal(ovsdb_cs_create(fx->loop, &cfg, &fx->cs, NULL), 0);
-    assert_true(it_loop_until(fx->loop, it_cs_is_synced, fx->cs, WAIT_MS));
+    cfg.leader_only = leader_only;
+    assert_int_equal(it_fixture_client_start(fx, &cfg, WAIT_MS), 0);
 }
 
 /* Index of the member 'remote' names, or -1. */
@@ -283,16 +246,9 @@ static int next_round = 1;
  * member it is connected to, and checks that the client resumes on another member
  * quickly, without a full resync, and keeps following writes. */
 static void
-failover_check(struct fixture *fx, const char *remotes)
+failover_check(struct it_fixture *fx, const char *remotes)
 {
-    struct ovsdb_cs_config cfg = {
-        .remotes = remotes,
-        .database = SB_DB,
-        .probe_interval_ms = 5000,
-        .backoff_min_ms = 50,
-        .backoff_max_ms = 500,
-        .monitor_all = true,
-    };
+    struct ovsdb_cs_config cfg = it_cs_config(remotes, SB_DB);
     struct ovsdb_cs_stats before, after;
     struct failover_wait w;
     char *old_remote, *role, *live, *pidfile = NULL;
@@ -302,8 +258,7 @@ failover_check(struct fixture *fx, const char *remotes)
     pid_t pid;
     int victim, now;
 
-    assert_int_equal(ovsdb_cs_create(fx->loop, &cfg, &fx->cs, NULL), 0);
-    assert_true(it_loop_until(fx->loop, it_cs_is_synced, fx->cs, WAIT_MS));
+    assert_int_equal(it_fixture_client_start(fx, &cfg, WAIT_MS), 0);
     wait_leader(-1);
     write_batch(sbc.remotes, next_round++);
     dump = it_wait_replica_matches_server(fx->loop, fx->cs, sbc.member[0],
@@ -399,7 +354,7 @@ test_failover_from_follower(void **state)
 static void
 test_leader_only(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     struct ovsdb_cs_stats stats;
     char *role;
     int i;
@@ -420,7 +375,7 @@ test_leader_only(void **state)
 static void
 test_other_member_down(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     struct ovsdb_cs_stats before, after;
     char *live;
     json_t *dump;
@@ -450,14 +405,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_failover_from_leader, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_failover_from_follower, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_leader_only, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_other_member_down, fixture_setup,
-                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_from_leader, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_from_follower, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_leader_only, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_other_member_down, it_fixture_setup,
+                                        it_fixture_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -44,11 +44,6 @@ struct sb_ssl {
 
 static struct sb_ssl sbs;
 
-struct fixture {
-    struct poll_loop *loop;
-    struct ovsdb_cs *cs;
-};
-
 static void
 path_set(char *buf, const char *name)
 {
@@ -117,49 +112,14 @@ group_teardown(void **state OVNIC_UNUSED)
     return 0;
 }
 
-static int
-fixture_setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx || poll_loop_create(&fx->loop)) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int
-fixture_teardown(void **state)
-{
-    struct fixture *fx = *state;
-
-    ovsdb_cs_destroy(fx->cs);
-    poll_loop_destroy(fx->loop);
-    free(fx);
-    return 0;
-}
-
 static void
-client_create(struct fixture *fx, const struct tls_config *tls)
+client_create(struct it_fixture *fx, const struct tls_config *tls)
 {
-    struct ovsdb_cs_config cfg = {
-        .remotes = sbs.ssl,
-        .database = SB_DB,
-        .tls = tls,
-        .probe_interval_ms = 5000,
-        .backoff_min_ms = 50,
-        .backoff_max_ms = 300,
-        .monitor_all = true,
-    };
-    struct ovnic_err err = {0};
-    char msg[512];
-    int error = ovsdb_cs_create(fx->loop, &cfg, &fx->cs, &err);
+    struct ovsdb_cs_config cfg = it_cs_config(sbs.ssl, SB_DB);
 
-    if (error) {
-        fail_msg("ovsdb_cs_create: %s", ovnic_err_format(&err, msg, sizeof msg));
-    }
+    cfg.tls = tls;
+    cfg.backoff_max_ms = 300;
+    assert_int_equal(it_fixture_client_create(fx, &cfg), 0);
 }
 
 static void
@@ -176,7 +136,7 @@ sbctl_run(const char *args)
 static void
 test_ssl_sync(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     struct tls_config tls = {
         .ca_file = sbs.pki.ca,
         .cert_file = sbs.pki.client,
@@ -211,7 +171,7 @@ test_ssl_sync(void **state)
 /* A client rejected during or right after the handshake keeps retrying, counts each
  * failure, and never reaches SYNCED. */
 static void
-expect_rejected(struct fixture *fx, const struct tls_config *tls, const char *what)
+expect_rejected(struct it_fixture *fx, const struct tls_config *tls, const char *what)
 {
     struct ovsdb_cs_stats stats;
 
@@ -293,13 +253,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ssl_sync, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_ssl_client_from_other_ca, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_ssl_server_from_other_ca, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_ssl_wrong_peer_name, fixture_setup,
-                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ssl_sync, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ssl_client_from_other_ca, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ssl_server_from_other_ca, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_ssl_wrong_peer_name, it_fixture_setup,
+                                        it_fixture_teardown),
         cmocka_unit_test(test_ssl_ovnicctl),
     };
 

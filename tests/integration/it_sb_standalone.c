@@ -29,11 +29,6 @@ struct sb_server {
 
 static struct sb_server sb;
 
-struct fixture {
-    struct poll_loop *loop;
-    struct ovsdb_cs *cs;
-};
-
 static int
 group_setup(void **state OVNIC_UNUSED)
 {
@@ -59,51 +54,18 @@ group_teardown(void **state OVNIC_UNUSED)
     return 0;
 }
 
-static int
-fixture_setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof *fx);
-
-    if (!fx || poll_loop_create(&fx->loop)) {
-        free(fx);
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int
-fixture_teardown(void **state)
-{
-    struct fixture *fx = *state;
-
-    ovsdb_cs_destroy(fx->cs);
-    poll_loop_destroy(fx->loop);
-    free(fx);
-    return 0;
-}
-
 static void
-client_start(struct fixture *fx, const char *remote)
+client_start(struct it_fixture *fx, const char *remote)
 {
-    struct ovsdb_cs_config cfg = {
-        .remotes = remote,
-        .database = SB_DB,
-        .probe_interval_ms = 5000,
-        .backoff_min_ms = 50,
-        .backoff_max_ms = 500,
-        .monitor_all = true,
-    };
-    struct ovnic_err err = {0};
+    struct ovsdb_cs_config cfg = it_cs_config(remote, SB_DB);
 
-    assert_int_equal(ovsdb_cs_create(fx->loop, &cfg, &fx->cs, &err), 0);
-    assert_true(it_loop_until(fx->loop, it_cs_is_synced, fx->cs, WAIT_MS));
+    assert_int_equal(it_fixture_client_start(fx, &cfg, WAIT_MS), 0);
 }
 
 /* Waits until the client's replica equals a dump of the server, and returns the
  * dump (caller owns). */
 static json_t *
-replica_matches_server(struct fixture *fx, const char *remote)
+replica_matches_server(struct it_fixture *fx, const char *remote)
 {
     json_t *dump = it_dump(remote, SB_DB, NULL);
 
@@ -145,7 +107,7 @@ sbctl_find_uuid(const char *args)
  * selects are replicated; monitor_cond_change at run time swaps them; the condition
  * survives a reconnection. */
 static bool
-chassis_only__(struct fixture *fx, const char *name)
+chassis_only__(struct it_fixture *fx, const char *name)
 {
     struct ovsdb_replica *replica = ovsdb_cs_replica(fx->cs);
     struct ovsdb_replica_table *table =
@@ -162,7 +124,7 @@ chassis_only__(struct fixture *fx, const char *name)
 }
 
 struct chassis_wait {
-    struct fixture *fx;
+    struct it_fixture *fx;
     const char *name;
 };
 
@@ -176,21 +138,15 @@ chassis_only_pred__(void *aux)
 static void
 test_conditions(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     static const char *const tables[] = {"Chassis", "Encap", "SB_Global", NULL};
-    struct ovsdb_cs_config cfg = {
-        .remotes = sb.tcp,
-        .database = SB_DB,
-        .probe_interval_ms = 5000,
-        .backoff_min_ms = 50,
-        .backoff_max_ms = 500,
-    };
-    struct ovnic_err err = {0};
+    struct ovsdb_cs_config cfg = it_cs_config(sb.tcp, SB_DB);
     struct ovsdb_cs_stats before, after;
 
     sbctl_run("--may-exist chassis-add cond-a geneve 192.0.2.1 -- "
               "--may-exist chassis-add cond-b geneve 192.0.2.2");
-    assert_int_equal(ovsdb_cs_create(fx->loop, &cfg, &fx->cs, &err), 0);
+    cfg.monitor_all = false; /* monitor_all would ignore the conditions. */
+    assert_int_equal(it_fixture_client_create(fx, &cfg), 0);
     assert_int_equal(ovsdb_cs_set_tables(fx->cs, tables), 0);
     assert_int_equal(
         ovsdb_cs_set_condition(fx->cs, "Chassis",
@@ -229,7 +185,7 @@ test_conditions(void **state)
 static void
 test_replica_follows_writes(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     struct ovsdb_cs_stats before, after;
     char *cmd = NULL, *dp2, *mb, *lf;
     size_t len = 0;
@@ -355,7 +311,7 @@ txn_outcome_clear(struct txn_outcome *o)
 
 /* Runs the transaction 'ops' (taken) and waits for its outcome. */
 static void
-txn_run(struct fixture *fx, json_t *ops, struct txn_outcome *o)
+txn_run(struct it_fixture *fx, json_t *ops, struct txn_outcome *o)
 {
     assert_non_null(ops);
     memset(o, 0, sizeof *o);
@@ -374,7 +330,7 @@ where_name(const char *name)
 static void
 test_transactions(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     struct txn_outcome o;
     const char *encap_uuid, *chassis_uuid;
     char *out;
@@ -505,7 +461,7 @@ test_transactions(void **state)
 static void
 test_fresh_restart(void **state)
 {
-    struct fixture *fx = *state;
+    struct it_fixture *fx = *state;
     struct ovsdb_cs_stats before, after;
     const char *port = strrchr(sb.tcp, ':') + 1;
     char *remote;
@@ -762,16 +718,17 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_replica_follows_writes, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_transactions, fixture_setup,
-                                        fixture_teardown),
-        cmocka_unit_test_setup_teardown(test_conditions, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_replica_follows_writes, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, it_fixture_setup,
+                                        it_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_conditions, it_fixture_setup,
+                                        it_fixture_teardown),
         cmocka_unit_test(test_ovnicctl_monitor),
         cmocka_unit_test(test_ovnicctl_dump),
         cmocka_unit_test(test_ovnicctl_errors),
-        cmocka_unit_test_setup_teardown(test_fresh_restart, fixture_setup,
-                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_fresh_restart, it_fixture_setup,
+                                        it_fixture_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -621,6 +621,75 @@ it_cs_is_synced(void *aux)
     return ovsdb_cs_is_synced(aux);
 }
 
+int
+it_fixture_setup(void **state)
+{
+    struct it_fixture *fx = calloc(1, sizeof *fx);
+
+    if (!fx || poll_loop_create(&fx->loop)) {
+        free(fx);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+int
+it_fixture_teardown(void **state)
+{
+    struct it_fixture *fx = *state;
+
+    ovsdb_cs_destroy(fx->cs);
+    poll_loop_destroy(fx->loop);
+    free(fx);
+    return 0;
+}
+
+struct ovsdb_cs_config
+it_cs_config(const char *remotes, const char *database)
+{
+    return (struct ovsdb_cs_config){
+        .remotes = remotes,
+        .database = database,
+        .probe_interval_ms = 5000,
+        .backoff_min_ms = 50,
+        .backoff_max_ms = 500,
+        .monitor_all = true,
+    };
+}
+
+int
+it_fixture_client_create(struct it_fixture *fx, const struct ovsdb_cs_config *cfg)
+{
+    struct ovnic_err err = {0};
+    char msg[512];
+    int error = ovsdb_cs_create(fx->loop, cfg, &fx->cs, &err);
+
+    if (error) {
+        fprintf(stderr, "ithelp: ovsdb_cs_create(%s): %s\n", cfg->remotes,
+                ovnic_err_is_set(&err) ? ovnic_err_format(&err, msg, sizeof msg)
+                                       : strerror(-error));
+    }
+    return error;
+}
+
+int
+it_fixture_client_start(struct it_fixture *fx, const struct ovsdb_cs_config *cfg,
+                        int timeout_ms)
+{
+    int error = it_fixture_client_create(fx, cfg);
+
+    if (error) {
+        return error;
+    }
+    if (!it_loop_until(fx->loop, it_cs_is_synced, fx->cs, timeout_ms)) {
+        fprintf(stderr, "ithelp: client of %s not synchronised within %d ms\n",
+                cfg->remotes, timeout_ms);
+        return -ETIMEDOUT;
+    }
+    return 0;
+}
+
 json_t *
 it_dump(const char *remote, const char *database, const char *opts)
 {

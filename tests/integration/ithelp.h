@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "dpu/ovsdb/cs.h"
 #include "shared/util/util.h"
 
 struct poll_loop;
@@ -89,6 +90,35 @@ void it_loop_run_for(struct poll_loop *loop, int ms);
 
 /** Predicate for it_loop_until(): the client session 'aux' is synced. */
 bool it_cs_is_synced(void *aux);
+
+/* A poll loop and a client session, for one test. */
+struct it_fixture {
+    struct poll_loop *loop;
+    struct ovsdb_cs *cs; /* NULL until the test creates it. */
+};
+
+/** cmocka setup: stores a new struct it_fixture, with its loop, in '*state'.  Returns
+ * 0, or -1 on failure. */
+int it_fixture_setup(void **state);
+
+/** cmocka teardown: destroys the fixture in '*state', its client session (if any)
+ * and its loop.  Returns 0. */
+int it_fixture_teardown(void **state);
+
+/** The client configuration the tests start from: 'remotes' and 'database'
+ * (borrowed), 5 s probes, 50 to 500 ms back-off, every table monitored, no TLS. */
+struct ovsdb_cs_config it_cs_config(const char *remotes, const char *database);
+
+/** Creates the client session of 'fx' with 'cfg'.  Returns 0, or a negative errno
+ * after writing the error to stderr. */
+int it_fixture_client_create(struct it_fixture *fx, const struct ovsdb_cs_config *cfg);
+
+/** it_fixture_client_create(), then runs the loop of 'fx' until the client is
+ * synchronised.  Returns 0, a negative errno from creating the client, or
+ * -ETIMEDOUT if it was not synchronised within 'timeout_ms' (with a message on
+ * stderr). */
+int it_fixture_client_start(struct it_fixture *fx, const struct ovsdb_cs_config *cfg,
+                            int timeout_ms);
 
 /** Fetches the whole of 'database' from 'remote' with "ovsdb-client dump -f json",
  * with extra ovsdb-client options 'opts' (e.g. "--no-leader-only", SSL files; may be

@@ -2,52 +2,30 @@
 #include "ovsdb_cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "db_opts.h"
 #include "dpu/ovsdb/cs.h"
 #include "dpu/ovsdb/datum.h"
 #include "dpu/ovsdb/replica.h"
 #include "ovnicctl.h"
 #include "shared/util/poll.h"
-#include "shared/util/tls.h"
 #include "shared/util/util.h"
 #include "shared/util/uuid.h"
-#include "sig.h"
-
-#define DEFAULT_DATABASE "OVN_Southbound"
-#define DEFAULT_TIMEOUT_S 10.0
-#define PROBE_INTERVAL_MS 10000
-
-enum output_format {
-    FORMAT_TABLE,
-    FORMAT_JSON,
-};
 
 struct ovsdb_opts {
-    const char *path; /* "ovsdb monitor" or "ovsdb dump", for messages. */
-    const char *db;
-    const char *database;
-    enum output_format format;
-    double timeout_s; /* 0: no limit. */
-    struct tls_config tls;
-    bool leader_only;
-    bool no_initial;     /* monitor: skip the initial contents. */
-    const char **tables; /* NULL-terminated, or NULL for every table. */
+    struct ovnicctl_db_opts common; /* 'common.path': "ovsdb monitor" or "ovsdb dump". */
+    bool no_initial;                /* monitor: skip the initial contents. */
+    const char **tables;            /* NULL-terminated, or NULL for every table. */
 };
 
-/* One run of a command: the loop, the client session and how it ends. */
+/* One run of a command: the client session and what the command adds to it. */
 struct ovsdb_run {
+    struct ovnicctl_db_session session;
     const struct ovsdb_opts *opts;
-    struct poll_loop *loop;
-    struct ovsdb_cs *cs;
-    int sig_fd;
-    bool done;
-    int status;       /* OVNICCTL_EXIT_*, once 'done'. */
     bool synced_once; /* monitor: the initial contents have been printed. */
     bool tables_checked;
 };
@@ -132,169 +110,33 @@ ovnicctl_datum_print(FILE *stream, const json_t *datum)
 
 /* ---- Options ---- */
 
-enum {
-    OPT_DB = 256,
-    OPT_DATABASE,
-    OPT_FORMAT,
-    OPT_TIMEOUT,
-    OPT_CA_CERT,
-    OPT_CERTIFICATE,
-    OPT_PRIVATE_KEY,
-    OPT_PEER_NAME,
-    OPT_LEADER_ONLY,
-    OPT_NO_INITIAL,
-};
-
-static const struct option ovsdb_long_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"database", required_argument, NULL, OPT_DATABASE},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"ca-cert", required_argument, NULL, OPT_CA_CERT},
-    {"certificate", required_argument, NULL, OPT_CERTIFICATE},
-    {"private-key", required_argument, NULL, OPT_PRIVATE_KEY},
-    {"peer-name", required_argument, NULL, OPT_PEER_NAME},
-    {"leader-only", no_argument, NULL, OPT_LEADER_ONLY},
-    {"no-initial", no_argument, NULL, OPT_NO_INITIAL},
-    {NULL, 0, NULL, 0},
-};
-
-/* Checks the syntax of a comma-separated remote list.  Sets '*any_ssl'. */
-static bool
-remotes_are_valid(const char *list, bool *any_ssl, const char **bad)
-{
-    static char item[1024];
-    const char *p = list;
-
-    *any_ssl = false;
-    for (;;) {
-        size_t len = strcspn(p, ",");
-        const char *colon;
-
-        snprintf(item, sizeof item, "%.*s", (int)MIN(len, sizeof item - 1), p);
-        *bad = item;
-        if (!strncmp(item, "unix:", 5)) {
-            if (!item[5]) {
-                return false;
-            }
-        } else if (!strncmp(item, "tcp:", 4) || !strncmp(item, "ssl:", 4)) {
-            colon = strrchr(item + 4, ':');
-            if (!colon || colon == item + 4 || !colon[1] ||
-                strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-                atoi(colon + 1) < 1 || atoi(colon + 1) > 65535) {
-                return false;
-            }
-            *any_ssl |= item[0] == 's';
-        } else {
-            return false;
-        }
-        if (!p[len]) {
-            return true;
-        }
-        p += len + 1;
-    }
-}
-
 /* Parses the options of an ovsdb command.  On success, 'opts->tables' is allocated
  * (free()) when tables were named.  Returns -1 on success, or an exit status. */
 static int
 ovsdb_opts_parse(struct ovsdb_opts *opts, bool is_monitor, int argc, char *argv[])
 {
-    const char *bad;
-    bool any_ssl;
-    int c, i, n;
+    const struct ovnicctl_db_flag monitor_flags[] = {
+        {"no-initial", &opts->no_initial},
+        {NULL, NULL},
+    };
+    int status, i, n;
 
-    opts->database = DEFAULT_DATABASE;
-    opts->format = FORMAT_TABLE;
-    opts->timeout_s = DEFAULT_TIMEOUT_S;
-    opterr = 0;
-    optind = 0; /* Full reinitialisation of glibc's getopt. */
-    while ((c = getopt_long(argc, argv, ":", ovsdb_long_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_DB:
-            opts->db = optarg;
-            break;
-        case OPT_DATABASE:
-            if (!*optarg) {
-                return ovnicctl_usage_error(opts->path, "--database needs a name");
-            }
-            opts->database = optarg;
-            break;
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "table")) {
-                opts->format = FORMAT_TABLE;
-            } else if (!strcmp(optarg, "json")) {
-                opts->format = FORMAT_JSON;
-            } else {
-                return ovnicctl_usage_error(
-                    opts->path, "unknown format '%s' (use table or json)", optarg);
-            }
-            break;
-        case OPT_TIMEOUT: {
-            char *end;
-
-            errno = 0;
-            opts->timeout_s = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !isfinite(opts->timeout_s) ||
-                opts->timeout_s < 0 || opts->timeout_s > 86400.0 * 365) {
-                return ovnicctl_usage_error(opts->path,
-                                            "--timeout needs a number of seconds >= 0,"
-                                            " not '%s'",
-                                            optarg);
-            }
-            break;
-        }
-        case OPT_CA_CERT:
-            opts->tls.ca_file = optarg;
-            break;
-        case OPT_CERTIFICATE:
-            opts->tls.cert_file = optarg;
-            break;
-        case OPT_PRIVATE_KEY:
-            opts->tls.key_file = optarg;
-            break;
-        case OPT_PEER_NAME:
-            opts->tls.peer_name = optarg;
-            break;
-        case OPT_LEADER_ONLY:
-            opts->leader_only = true;
-            break;
-        case OPT_NO_INITIAL:
-            if (!is_monitor) {
-                return ovnicctl_usage_error(opts->path, "unknown option '--no-initial'");
-            }
-            opts->no_initial = true;
-            break;
-        case ':':
-            return ovnicctl_usage_error(opts->path, "option '%s' needs a value",
-                                        argv[optind - 1]);
-        case '?':
-        default:
-            return ovnicctl_usage_error(opts->path, "unknown option '%s'",
-                                        argv[optind - 1]);
-        }
+    opts->common.with_database = true;
+    opts->common.with_args = true;
+    opts->common.flags = is_monitor ? monitor_flags : NULL;
+    status = ovnicctl_db_opts_parse(&opts->common, argc, argv);
+    opts->common.flags = NULL;
+    if (status >= 0) {
+        return status;
     }
-    if (!opts->db) {
-        return ovnicctl_usage_error(opts->path, "--db=REMOTE is required");
-    }
-    if (!remotes_are_valid(opts->db, &any_ssl, &bad)) {
-        return ovnicctl_usage_error(opts->path,
-                                    "bad remote '%s' (use unix:PATH, tcp:IP:PORT or"
-                                    " ssl:IP:PORT)",
-                                    bad);
-    }
-    if (any_ssl && (!opts->tls.ca_file || !opts->tls.cert_file || !opts->tls.key_file)) {
-        return ovnicctl_usage_error(opts->path, "ssl: remotes need --ca-cert,"
-                                                " --certificate and --private-key");
-    }
-    n = argc - optind;
+    n = argc - opts->common.first_arg;
     if (n > 0) {
         opts->tables = calloc((size_t)n + 1, sizeof *opts->tables);
         if (!opts->tables) {
             return ovnicctl_error("out of memory");
         }
         for (i = 0; i < n; i++) {
-            opts->tables[i] = argv[optind + i];
+            opts->tables[i] = argv[opts->common.first_arg + i];
         }
     }
     return -1;
@@ -303,106 +145,23 @@ ovsdb_opts_parse(struct ovsdb_opts *opts, bool is_monitor, int argc, char *argv[
 /* ---- Running a session ---- */
 
 static void
-on_signal(struct poll_loop *loop OVNIC_UNUSED, int fd, uint32_t events OVNIC_UNUSED,
-          void *aux)
+run_close(struct ovsdb_run *run)
 {
-    struct ovsdb_run *run = aux;
-    int signo = ovnicctl_signals_read(fd);
-
-    if (signo > 0) {
-        /* Being asked to stop is the normal end of "monitor". */
-        run->done = true;
-        run->status = OVNICCTL_EXIT_OK;
-    }
+    ovnicctl_db_session_close(&run->session);
 }
 
 static void
 run_finish(struct ovsdb_run *run, int status)
 {
-    if (!run->done) {
-        run->done = true;
-        run->status = status;
-    }
-}
-
-static void
-run_close(struct ovsdb_run *run)
-{
-    ovsdb_cs_destroy(run->cs);
-    if (run->sig_fd >= 0 && run->loop) {
-        poll_loop_fd_remove(run->loop, run->sig_fd);
-    }
-    ovnicctl_signals_close(run->sig_fd);
-    poll_loop_destroy(run->loop);
-    memset(run, 0, sizeof *run);
-    run->sig_fd = -1;
-}
-
-static int
-run_open(struct ovsdb_run *run, const struct ovsdb_opts *opts, ovsdb_cs_change_cb cb)
-{
-    struct ovsdb_cs_config cfg = {
-        .remotes = opts->db,
-        .database = opts->database,
-        .tls = opts->tls.ca_file ? &opts->tls : NULL,
-        .probe_interval_ms = PROBE_INTERVAL_MS,
-        .leader_only = opts->leader_only,
-        .monitor_all = true,
-    };
-    struct ovnic_err err = {0};
-    char buf[512];
-    int error;
-
-    memset(run, 0, sizeof *run);
-    run->opts = opts;
-    run->sig_fd = -1;
-    error = poll_loop_create(&run->loop);
-    if (error) {
-        return ovnicctl_error("cannot create a poll loop: %s", strerror(-error));
-    }
-    run->sig_fd = ovnicctl_signals_open();
-    if (run->sig_fd < 0) {
-        error = run->sig_fd;
-        run_close(run);
-        return ovnicctl_error("cannot watch signals: %s", strerror(-error));
-    }
-    error = poll_loop_fd_add(run->loop, run->sig_fd, OVNIC_POLL_IN, on_signal, run);
-    if (error) {
-        run_close(run);
-        return ovnicctl_error("cannot watch signals: %s", strerror(-error));
-    }
-    error = ovsdb_cs_create(run->loop, &cfg, &run->cs, &err);
-    if (error) {
-        run_close(run);
-        if (error == -EINVAL) {
-            return ovnicctl_usage_error(opts->path, "%s",
-                                        ovnic_err_is_set(&err)
-                                            ? ovnic_err_format(&err, buf, sizeof buf)
-                                            : "invalid configuration");
-        }
-        return ovnicctl_error("%s: %s", opts->db,
-                              ovnic_err_is_set(&err)
-                                  ? ovnic_err_format(&err, buf, sizeof buf)
-                                  : strerror(-error));
-    }
-    if (opts->tables) {
-        error = ovsdb_cs_set_tables(run->cs, opts->tables);
-        if (error) {
-            run_close(run);
-            return ovnicctl_error("%s", strerror(-error));
-        }
-    }
-    if (cb) {
-        ovsdb_cs_set_change_cb(run->cs, cb, run);
-    }
-    return -1;
+    ovnicctl_db_session_finish(&run->session, status);
 }
 
 /* Once the schema is known: every named table must exist. */
 static void
-run_check_tables(struct ovsdb_run *run)
+run_check_tables(struct ovnicctl_db_session *session)
 {
-    struct ovsdb_replica *replica = ovsdb_cs_replica(run->cs);
+    struct ovsdb_run *run = CONTAINER_OF(session, struct ovsdb_run, session);
+    struct ovsdb_replica *replica = ovsdb_cs_replica(session->cs);
     const char **t;
 
     if (run->tables_checked || !replica) {
@@ -411,78 +170,41 @@ run_check_tables(struct ovsdb_run *run)
     run->tables_checked = true;
     for (t = run->opts->tables; t && *t; t++) {
         if (!ovsdb_replica_table(replica, *t)) {
-            ovnicctl_error("database %s has no table '%s'", run->opts->database, *t);
+            ovnicctl_error("database %s has no table '%s'", run->opts->common.database,
+                           *t);
             run_finish(run, OVNICCTL_EXIT_FAILURE);
             return;
         }
     }
 }
 
-static void
-report_timeout(const struct ovsdb_run *run)
+/* Opens the session of 'run'.  Being asked to stop is the normal end of "monitor"
+ * (status 0).  Returns -1 on success (close with run_close()), or an exit status. */
+static int
+run_open(struct ovsdb_run *run, const struct ovsdb_opts *opts, ovsdb_cs_change_cb cb)
 {
-    struct ovsdb_cs_stats stats;
-    enum ovsdb_cs_state state = ovsdb_cs_state(run->cs);
+    int status;
 
-    ovsdb_cs_get_stats(run->cs, &stats);
-    if (stats.errors) {
-        ovnicctl_error("%s: not synchronised within %gs: %llu failed connection%s"
-                       " (TLS or protocol errors; see the log above)",
-                       run->opts->db, run->opts->timeout_s,
-                       (unsigned long long)stats.errors, stats.errors == 1 ? "" : "s");
-    } else if (!stats.connects) {
-        ovnicctl_error("%s: could not connect within %gs (state %s)", run->opts->db,
-                       run->opts->timeout_s, ovsdb_cs_state_to_string(state));
-    } else if (!ovsdb_cs_replica(run->cs)) {
-        ovnicctl_error("%s: no schema for database %s within %gs (does the server"
-                       " have it?)",
-                       run->opts->db, run->opts->database, run->opts->timeout_s);
-    } else {
-        ovnicctl_error("%s: not synchronised within %gs (state %s)", run->opts->db,
-                       run->opts->timeout_s, ovsdb_cs_state_to_string(state));
+    memset(run, 0, sizeof *run);
+    status = ovnicctl_db_session_open(&run->session, &opts->common, opts->tables,
+                                      OVNICCTL_EXIT_OK);
+    if (status >= 0) {
+        return status;
     }
-}
-
-/* Runs until synchronised (returns true), or until the timeout, a signal or an error
- * ends the run (returns false with 'run->status' set). */
-static bool
-run_until_synced(struct ovsdb_run *run)
-{
-    uint64_t deadline = run->opts->timeout_s > 0
-                            ? time_msec() + (uint64_t)(run->opts->timeout_s * 1000.0)
-                            : UINT64_MAX;
-
-    for (;;) {
-        uint64_t now;
-        int wait_ms;
-
-        run_check_tables(run);
-        if (run->done) {
-            return false;
-        }
-        if (ovsdb_cs_is_synced(run->cs)) {
-            return true;
-        }
-        now = time_msec();
-        if (now >= deadline) {
-            report_timeout(run);
-            run_finish(run, OVNICCTL_EXIT_FAILURE);
-            return false;
-        }
-        wait_ms = deadline == UINT64_MAX ? 1000 : (int)MIN(deadline - now, 1000);
-        if (poll_loop_run_once(run->loop, wait_ms) < 0) {
-            ovnicctl_error("poll loop failed");
-            run_finish(run, OVNICCTL_EXIT_FAILURE);
-            return false;
-        }
+    run->opts = opts;
+    run->session.check = run_check_tables;
+    if (cb) {
+        ovsdb_cs_set_change_cb(run->session.cs, cb, run);
     }
+    return -1;
 }
 
 /* The tables to show: the named ones, or every table of the schema. */
 static size_t
 run_table_names(const struct ovsdb_run *run, const char ***names)
 {
-    const struct ovsdb_schema *schema = ovsdb_replica_schema(ovsdb_cs_replica(run->cs));
+    const struct ovsdb_schema *schema =
+        ovsdb_replica_schema(ovsdb_cs_replica(run->session.cs));
     size_t i, n = 0;
 
     if (run->opts->tables) {
@@ -605,7 +327,7 @@ change_print(const struct ovsdb_run *run, const struct ovsdb_row *row, bool init
     char uuid[UUID_LEN + 1];
 
     uuid_to_string(ovsdb_row_uuid(row), uuid);
-    if (run->opts->format == FORMAT_JSON) {
+    if (run->opts->common.format == OVNICCTL_DB_FORMAT_JSON) {
         json_t *obj = json_object();
 
         json_object_set_new(obj, "change", json_string(change_name(change, initial)));
@@ -637,11 +359,11 @@ monitor_changed(struct ovsdb_cs *cs, void *aux)
     size_t i, n;
 
     /* Changes accumulate while (re)synchronising and are shown once synced. */
-    if (run->done || !replica || !ovsdb_cs_is_synced(cs)) {
+    if (run->session.done || !replica || !ovsdb_cs_is_synced(cs)) {
         return;
     }
-    run_check_tables(run);
-    if (run->done) {
+    run_check_tables(&run->session);
+    if (run->session.done) {
         return;
     }
     initial = !run->synced_once;
@@ -682,7 +404,7 @@ on_stdout_closed(struct poll_loop *loop OVNIC_UNUSED, int fd OVNIC_UNUSED,
 static int
 ovsdb_monitor_run(int argc, char *argv[])
 {
-    struct ovsdb_opts opts = {.path = "ovsdb monitor"};
+    struct ovsdb_opts opts = {.common.path = "ovsdb monitor"};
     struct ovsdb_run run;
     int status;
 
@@ -694,25 +416,25 @@ ovsdb_monitor_run(int argc, char *argv[])
     if (status >= 0) {
         goto out;
     }
-    if (run_until_synced(&run)) {
+    if (ovnicctl_db_session_wait_synced(&run.session)) {
         /* Notice a reader that goes away (a closed pipe) without waiting for the
          * next change to write.  Files cannot be watched, and need not be. */
         bool watching =
-            !poll_loop_fd_add(run.loop, STDOUT_FILENO, 0, on_stdout_closed, &run);
+            !poll_loop_fd_add(run.session.loop, STDOUT_FILENO, 0, on_stdout_closed, &run);
 
         /* The initial contents, if no change callback showed them yet. */
-        monitor_changed(run.cs, &run);
-        while (!run.done) {
-            if (poll_loop_run_once(run.loop, -1) < 0) {
+        monitor_changed(run.session.cs, &run);
+        while (!run.session.done) {
+            if (poll_loop_run_once(run.session.loop, -1) < 0) {
                 ovnicctl_error("poll loop failed");
                 run_finish(&run, OVNICCTL_EXIT_FAILURE);
             }
         }
         if (watching) {
-            poll_loop_fd_remove(run.loop, STDOUT_FILENO);
+            poll_loop_fd_remove(run.session.loop, STDOUT_FILENO);
         }
     }
-    status = run.status;
+    status = run.session.status;
     run_close(&run);
 out:
     free(opts.tables);
@@ -792,7 +514,7 @@ dump_table_json(const struct ovsdb_replica_table *table, bool last)
 static int
 dump_print(const struct ovsdb_run *run)
 {
-    struct ovsdb_replica *replica = ovsdb_cs_replica(run->cs);
+    struct ovsdb_replica *replica = ovsdb_cs_replica(run->session.cs);
     const char **names;
     size_t i, n;
 
@@ -800,7 +522,7 @@ dump_print(const struct ovsdb_run *run)
     if (!names) {
         return ovnicctl_error("out of memory");
     }
-    if (run->opts->format == FORMAT_JSON) {
+    if (run->opts->common.format == OVNICCTL_DB_FORMAT_JSON) {
         /* One row per line: readable, and still a single JSON object. */
         printf("{");
         for (i = 0; i < n; i++) {
@@ -823,7 +545,7 @@ dump_print(const struct ovsdb_run *run)
 static int
 ovsdb_dump_run(int argc, char *argv[])
 {
-    struct ovsdb_opts opts = {.path = "ovsdb dump"};
+    struct ovsdb_opts opts = {.common.path = "ovsdb dump"};
     struct ovsdb_run run;
     int status;
 
@@ -835,7 +557,8 @@ ovsdb_dump_run(int argc, char *argv[])
     if (status >= 0) {
         goto out;
     }
-    status = run_until_synced(&run) ? dump_print(&run) : run.status;
+    status = ovnicctl_db_session_wait_synced(&run.session) ? dump_print(&run)
+                                                           : run.session.status;
     run_close(&run);
 out:
     free(opts.tables);
@@ -844,19 +567,10 @@ out:
 
 /* ---- The command table ---- */
 
-#define OVSDB_COMMON_OPTIONS                                                           \
-    "  --db=REMOTE           server(s): unix:PATH, tcp:IP:PORT or ssl:IP:PORT, or a\n" \
-    "                        comma-separated list of cluster members (required)\n"     \
-    "  --database=NAME       database (default: " DEFAULT_DATABASE ")\n"               \
-    "  --format=table|json   output format (default: table)\n"                         \
-    "  --timeout=SECS        give up if not synchronised within SECS (default: 10;\n"  \
-    "                        0: wait forever)\n"                                       \
-    "  --leader-only         only accept a cluster's leader (default: any member)\n"   \
-    "  --ca-cert=FILE        CA certificate to verify the server (ssl:)\n"             \
-    "  --certificate=FILE    client certificate (ssl:)\n"                              \
-    "  --private-key=FILE    private key of the client certificate (ssl:)\n"           \
-    "  --peer-name=NAME      require the server certificate's CN or DNS name NAME\n"   \
-    "  -h, --help            show this help\n"
+#define OVSDB_COMMON_OPTIONS                                                   \
+    OVNICCTL_DB_HELP_DB                                                        \
+    "  --database=NAME       database (default: " OVNICCTL_DB_DEFAULT_DATABASE \
+    ")\n" OVNICCTL_DB_HELP_COMMON
 
 static const struct ovnicctl_command ovsdb_monitor_command = {
     .name = "monitor",
