@@ -469,7 +469,7 @@ test_register(void **state OVNIC_UNUSED)
     assert_string_equal(out, uuid);
     free(out);
 
-    /* The status reports the stub datapath and the chassis row. */
+    /* The status says no datapath is built yet, and names the chassis row. */
     s = status(&d);
     assert_non_null(s);
     assert_string_equal(json_string_value(json_object_get(s, "datapath")),
