@@ -13,6 +13,7 @@
 #include "dpu/controller/binding.h"
 #include "dpu/controller/chassis.h"
 #include "dpu/controller/ldp.h"
+#include "dpu/controller/lflow_engine.h"
 #include "dpu/controller/nbcfg.h"
 #include "dpu/ovsdb/cs.h"
 #include "dpu/ovsdb/datum.h"
@@ -55,6 +56,8 @@ struct dpud {
     struct binding *binding;
     struct ldp ldp;
     struct nbcfg nbcfg;
+    struct lflow_engine *lflows; /* SB logical flows -> IR. */
+    uint64_t full_syncs;         /* ovsdb_cs_stats.full_syncs at the last step. */
     char *state_path;
 
     struct poll_timer run_timer;
@@ -471,6 +474,16 @@ dpud_run(struct dpud *dpud)
         dpud->last_replica = replica;
         dpud->need_full = true;
     }
+    {
+        struct ovsdb_cs_stats cs_stats;
+
+        ovsdb_cs_get_stats(dpud->cs, &cs_stats);
+        if (cs_stats.full_syncs != dpud->full_syncs) {
+            /* The server sent its whole contents again. */
+            dpud->full_syncs = cs_stats.full_syncs;
+            lflow_engine_request_full(dpud->lflows, "full resync");
+        }
+    }
     full = dpud->need_full;
     dpud->need_full = false;
     if (full) {
@@ -485,6 +498,7 @@ dpud_run(struct dpud *dpud)
         full = true;
         binding_track(dpud->binding, replica, true);
     }
+    lflow_engine_track(dpud->lflows, replica);
     ovsdb_replica_track_clear((struct ovsdb_replica *)replica);
 
     if (ovsdb_txn_create(&txn)) {
@@ -537,10 +551,22 @@ dpud_run(struct dpud *dpud)
     }
     update_conditions(dpud, replica, full, &changes);
 
+    /* The logical flows of the local datapaths, translated before nb_cfg is
+     * acknowledged so that "ovn-nbctl --wait=hv" covers them. */
+    error = lflow_engine_run(dpud->lflows, replica, &dpud->ldp);
+    if (error) {
+        OLOG_ERR_RL(&rl, "cannot translate logical flows: %s; retrying",
+                    strerror(-error));
+        if (!dpud->retry_wait) {
+            poll_timer_start(dpud->loop, &dpud->run_timer, RETRY_MAX_MS, run_timer_cb,
+                             dpud);
+        }
+    }
+
     if (!ovsdb_txn_n_ops(txn)) {
         /* Everything up to this SB state is processed (and its flows installed). */
-        bool settled =
-            dpud->have_chassis && binding_is_settled(dpud->binding) && !dpud->n_hook;
+        bool settled = dpud->have_chassis && binding_is_settled(dpud->binding) &&
+                       !dpud->n_hook && lflow_engine_is_current(dpud->lflows);
 
         error = nbcfg_run(&dpud->nbcfg, cp, settled, txn, &wrote_nbcfg);
         if (error) {
@@ -654,6 +680,26 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
     }
     if (!strcmp(method, "status")) {
         ctl_reply(dpud->ctl, conn, id, status_json(dpud));
+    } else if (!strcmp(method, "lflow-status")) {
+        const json_t *failures = json_object_get(args, "failures");
+        const json_t *limit = json_object_get(args, "limit");
+        json_t *result;
+
+        if ((failures && !json_is_boolean(failures)) ||
+            (limit && (!json_is_integer(limit) || json_integer_value(limit) < 0))) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "\"failures\" must be a boolean and \"limit\" a "
+                            "non-negative integer");
+            return;
+        }
+        result = lflow_engine_to_json(dpud->lflows, json_is_true(failures),
+                                      limit ? (size_t)json_integer_value(limit)
+                                            : DPUD_LFLOW_FAILURES_MAX);
+        if (!result) {
+            ctl_reply_error(dpud->ctl, conn, id, -ENOMEM, "out of memory");
+            return;
+        }
+        ctl_reply(dpud->ctl, conn, id, result);
     } else if (!strcmp(method, "port-list")) {
         ctl_reply(dpud->ctl, conn, id, binding_vifs_to_json(dpud->binding));
     } else if (!strcmp(method, "port-add")) {
@@ -814,6 +860,10 @@ dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpu
     ldp_init(&dpud->ldp);
     nbcfg_init(&dpud->nbcfg);
 
+    error = lflow_engine_create(&dpud->lflows);
+    if (error) {
+        goto err;
+    }
     error = binding_create(&dpud->binding);
     if (error) {
         goto err;
@@ -888,6 +938,7 @@ dpud_destroy(struct dpud *dpud)
     }
     free(dpud->hook_queue);
     binding_destroy(dpud->binding);
+    lflow_engine_destroy(dpud->lflows);
     ldp_destroy(&dpud->ldp);
     json_decref(dpud->conditions);
     free(dpud->lports_key);

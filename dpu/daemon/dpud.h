@@ -2,12 +2,14 @@
  *
  * One object drives, from a single poll loop: the SB client session, an incremental
  * step that runs after every SB change (chassis registration, port bindings, local
- * datapaths and monitor conditions, nb_cfg acknowledgement), the one SB transaction
- * in flight at a time, and the control socket.
+ * datapaths and monitor conditions, logical-flow translation into IR, nb_cfg
+ * acknowledgement), the one SB transaction in flight at a time, and the control
+ * socket.
  *
- * The packet pipeline is not part of this version: the flows of a port are
- * considered installed as soon as its binding is committed (the flows hook answers
- * at once, from the loop). */
+ * The packet pipeline is not part of this version: the logical flows of the local
+ * datapaths are parsed into IR (lflow_engine.h) before nb_cfg is acknowledged, but
+ * nothing consumes the IR yet, and the flows of a port are considered installed as
+ * soon as its binding is committed (the flows hook answers at once, from the loop). */
 #ifndef OVNIC_DPUD_DPUD_H
 #define OVNIC_DPUD_DPUD_H 1
 
@@ -18,6 +20,9 @@
 struct dpud;
 struct dpud_config;
 struct poll_loop;
+
+/** How many failing logical flows "lflow-status" lists when not told. */
+#define DPUD_LFLOW_FAILURES_MAX 1000
 
 /** What "status" reports about the datapath. */
 #define DPUD_DATAPATH_STATUS "none (flows considered installed immediately)"

@@ -171,6 +171,7 @@ enum {
     OPT_IFACE_ID,
     OPT_ENCAP_IP,
     OPT_RESTART,
+    OPT_FAILURES,
 };
 
 struct dpud_opts {
@@ -181,6 +182,7 @@ struct dpud_opts {
     const char *iface_id;
     const char *encap_ip;
     bool restart;
+    bool failures;
 };
 
 static char *
@@ -200,7 +202,7 @@ default_target(void)
  * argv[optind...].  Returns -1 to proceed, or an exit status. */
 static int
 parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool port_add,
-           bool exit_cmd)
+           bool exit_cmd, bool lflows_cmd)
 {
     static const struct option longopts[] = {
         {"target", required_argument, NULL, OPT_TARGET},
@@ -209,6 +211,7 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
         {"iface-id", required_argument, NULL, OPT_IFACE_ID},
         {"encap-ip", required_argument, NULL, OPT_ENCAP_IP},
         {"restart", no_argument, NULL, OPT_RESTART},
+        {"failures", no_argument, NULL, OPT_FAILURES},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -256,6 +259,13 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
                                             argv[optind - 1]);
             }
             o->restart = true;
+            break;
+        case OPT_FAILURES:
+            if (!lflows_cmd) {
+                return ovnicctl_usage_error(path, "unknown option '%s'",
+                                            argv[optind - 1]);
+            }
+            o->failures = true;
             break;
         default:
             return ovnicctl_usage_error(path, "unknown or incomplete option '%s'",
@@ -350,7 +360,7 @@ run_status(int argc, char *argv[])
     };
     struct dpud_opts o;
     json_t *result = NULL;
-    int status = parse_opts("dpud status", argc, argv, &o, false, false);
+    int status = parse_opts("dpud status", argc, argv, &o, false, false, false);
 
     if (status >= 0) {
         return finish(&o, status);
@@ -391,7 +401,7 @@ run_port_add(int argc, char *argv[])
 {
     struct dpud_opts o;
     json_t *result = NULL;
-    int status = parse_opts("dpud port-add", argc, argv, &o, true, false);
+    int status = parse_opts("dpud port-add", argc, argv, &o, true, false, false);
 
     if (status >= 0) {
         return finish(&o, status);
@@ -415,7 +425,7 @@ run_port_del(int argc, char *argv[])
 {
     struct dpud_opts o;
     json_t *result = NULL;
-    int status = parse_opts("dpud port-del", argc, argv, &o, false, false);
+    int status = parse_opts("dpud port-del", argc, argv, &o, false, false, false);
 
     if (status >= 0) {
         return finish(&o, status);
@@ -434,7 +444,7 @@ run_port_list(int argc, char *argv[])
 {
     struct dpud_opts o;
     json_t *result = NULL;
-    int status = parse_opts("dpud port-list", argc, argv, &o, false, false);
+    int status = parse_opts("dpud port-list", argc, argv, &o, false, false, false);
 
     if (status >= 0) {
         return finish(&o, status);
@@ -473,7 +483,7 @@ run_representor_add(int argc, char *argv[])
     json_t *result = NULL;
     unsigned long vf;
     char *end;
-    int status = parse_opts("dpud representor-add", argc, argv, &o, false, false);
+    int status = parse_opts("dpud representor-add", argc, argv, &o, false, false, false);
 
     if (status >= 0) {
         return finish(&o, status);
@@ -500,7 +510,7 @@ run_exit(int argc, char *argv[])
 {
     struct dpud_opts o;
     json_t *result = NULL;
-    int status = parse_opts("dpud exit", argc, argv, &o, false, true);
+    int status = parse_opts("dpud exit", argc, argv, &o, false, true, false);
 
     if (status >= 0) {
         return finish(&o, status);
@@ -510,6 +520,77 @@ run_exit(int argc, char *argv[])
             &o, ovnicctl_usage_error(o.path, "unexpected argument '%s'", argv[optind]));
     }
     status = call(&o, "exit", json_pack("{s:b}", "restart", o.restart), &result);
+    json_decref(result);
+    return finish(&o, status);
+}
+
+static int
+run_lflows(int argc, char *argv[])
+{
+    static const char *const order[] = {
+        "flows",
+        "failures",
+        "current",
+        "incremental_runs",
+        "full_recomputes",
+        "last_full_reason",
+        "parsed_total",
+        "parsed_full",
+        "parsed_incremental",
+        "parsed_new",
+        "reparsed_flow",
+        "reparsed_address_set",
+        "reparsed_port_group",
+        "reparsed_datapath",
+        "removed",
+        "failures_total",
+        "last_run_us",
+    };
+    struct dpud_opts o;
+    json_t *result = NULL;
+    int status = parse_opts("dpud lflows", argc, argv, &o, false, false, true);
+
+    if (status >= 0) {
+        return finish(&o, status);
+    }
+    if (optind < argc) {
+        return finish(
+            &o, ovnicctl_usage_error(o.path, "unexpected argument '%s'", argv[optind]));
+    }
+    status =
+        call(&o, "lflow-status", json_pack("{s:b}", "failures", o.failures), &result);
+    if (!status) {
+        if (o.json) {
+            status = print_json(result);
+        } else {
+            const json_t *f;
+            size_t i;
+
+            for (i = 0; i < ARRAY_SIZE(order); i++) {
+                printf("%s: ", order[i]);
+                print_value(json_object_get(result, order[i]));
+                putchar('\n');
+            }
+            json_array_foreach(json_object_get(result, "failed_flows"), i, f)
+            {
+                if (!i) {
+                    printf("failed flows:\n");
+                }
+                printf("  %s %s table %d (%s) %s: %s\n    match: %s\n    actions: %s\n",
+                       json_string_value(json_object_get(f, "uuid")),
+                       json_string_value(json_object_get(f, "pipeline")),
+                       (int)json_integer_value(json_object_get(f, "table")),
+                       json_string_value(json_object_get(f, "stage")),
+                       json_string_value(json_object_get(f, "part")),
+                       json_string_value(json_object_get(f, "reason")),
+                       json_string_value(json_object_get(f, "match")),
+                       json_string_value(json_object_get(f, "actions")));
+            }
+            if (json_is_true(json_object_get(result, "failed_flows_truncated"))) {
+                printf("  (more failed flows not shown)\n");
+            }
+        }
+    }
     json_decref(result);
     return finish(&o, status);
 }
@@ -529,6 +610,21 @@ static const struct ovnicctl_command status_cmd = {
             "local datapaths and ports, nb_cfg seen and acknowledged, and counters.\n"
             "\n" COMMON_OPTIONS "  --format=text|json  output format (default: text)\n",
     .run = run_status,
+};
+
+static const struct ovnicctl_command lflows_cmd = {
+    .name = "lflows",
+    .summary = "show the logical-flow translation counters and failures",
+    .help = "Usage: ovnicctl dpud lflows [--failures] [--format=text|json] [OPTIONS]\n"
+            "\n"
+            "Shows how many logical flows of the local datapaths are parsed into IR,\n"
+            "how many fail, and the counters of the incremental engine (flows parsed\n"
+            "in full recomputes and incrementally, and why they were parsed again).\n"
+            "With --failures, also lists each failing flow with its uuid, pipeline,\n"
+            "table, stage, the part that failed and the parser's message.\n"
+            "\n" COMMON_OPTIONS "  --format=text|json  output format (default: text)\n"
+            "  --failures        list the failing flows\n",
+    .run = run_lflows,
 };
 
 static const struct ovnicctl_command port_add_cmd = {
@@ -587,8 +683,8 @@ static const struct ovnicctl_command exit_cmd = {
 };
 
 static const struct ovnicctl_command *const dpud_subcommands[] = {
-    &status_cmd,          &port_add_cmd, &port_del_cmd, &port_list_cmd,
-    &representor_add_cmd, &exit_cmd,     NULL,
+    &status_cmd,    &lflows_cmd,          &port_add_cmd, &port_del_cmd,
+    &port_list_cmd, &representor_add_cmd, &exit_cmd,     NULL,
 };
 
 const struct ovnicctl_command ovnicctl_dpud_command = {
