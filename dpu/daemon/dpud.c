@@ -566,7 +566,8 @@ dpud_run(struct dpud *dpud)
     if (!ovsdb_txn_n_ops(txn)) {
         /* Everything up to this SB state is processed (and its flows installed). */
         bool settled = dpud->have_chassis && binding_is_settled(dpud->binding) &&
-                       !dpud->n_hook && lflow_engine_is_current(dpud->lflows);
+                       !dpud->n_hook && lflow_engine_is_current(dpud->lflows) &&
+                       ovsdb_cs_conditions_are_acked(dpud->cs);
 
         error = nbcfg_run(&dpud->nbcfg, cp, settled, txn, &wrote_nbcfg);
         if (error) {

@@ -903,6 +903,10 @@ cs_handle_cond_change_reply(struct ovsdb_cs *cs, const struct jsonrpc_msg *msg,
     cs->acked_seq = cond_seq;
     if (cs->acked_seq != cs->cond_seq) {
         cs_send_cond_change(cs);
+    } else {
+        /* Consumers waiting for ovsdb_cs_conditions_are_acked() learn it here: the
+         * rows the change brought in may have arrived before this reply. */
+        cs_notify_change(cs);
     }
 }
 
@@ -1556,6 +1560,18 @@ enum ovsdb_cs_state
 ovsdb_cs_state(const struct ovsdb_cs *cs)
 {
     return cs->state;
+}
+
+bool
+ovsdb_cs_conditions_are_acked(const struct ovsdb_cs *cs)
+{
+    if (cs->state != OVSDB_CS_SYNCED) {
+        return false;
+    }
+    /* Without conditions (monitor-all, or a server that only has "monitor") the
+     * replica holds every row: a superset of what any condition asks for. */
+    return cs->monitor_all || cs->stats.monitor_version < 2 ||
+           (cs->acked_seq == cs->cond_seq && !cs->cond_change_pending);
 }
 
 bool

@@ -109,6 +109,11 @@ const char *ovsdb_cs_state_to_string(enum ovsdb_cs_state state);
 /** True once the replica reflects the server (OVSDB_CS_SYNCED). */
 bool ovsdb_cs_is_synced(const struct ovsdb_cs *cs);
 
+/** True when synced and the server has acknowledged every condition and table change
+ * made so far, so that the replica reflects the current conditions (and not only the
+ * previous ones).  The change callback runs when this becomes true. */
+bool ovsdb_cs_conditions_are_acked(const struct ovsdb_cs *cs);
+
 /** The remote currently connected (or being connected), or NULL. */
 const char *ovsdb_cs_remote(const struct ovsdb_cs *cs);
 
