@@ -18,8 +18,18 @@
  * age:SEC, meter:ID, drop, jump:GROUP, output:PORT, to_rep:PORT, decap, ct,
  * encap:vni=N;src=IP;dst=IP;eth_src=MAC;eth_dst=MAC;in=N;out=N.
  *
+ * Two optional keys select the device's template/async API instead of one
+ * rte_flow_create():
+ *
+ *   template = 4096               rules of the template table (0: the default size)
+ *   device = queues=4 queue_size=2048 counters=0 aging=65536
+ *                                 what rte_flow_info_get() would report
+ *
  * The rule is translated for the device and rendered as testpmd commands (or as
- * "error: ..." when the translation refuses it), and compared with CASE_DIR/expected.
+ * "error: ..." when the translation refuses it), and compared with CASE_DIR/expected:
+ * "flow create ..." without "template", otherwise the "flow configure",
+ * "flow pattern_template", "flow actions_template" and "flow template_table" commands
+ * of the rule's shape, then "flow queue ... create", "flow push" and "flow pull".
  * With OVNIC_GOLDEN_UPDATE=1, CASE_DIR/expected is rewritten instead. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -466,6 +476,50 @@ read_all(const char *path)
     return strdup(buf);
 }
 
+/* The template/async form of 'out' into 'text'. */
+static void
+render_template(const struct esw_rte_flow_xlate_cfg *cfg,
+                const struct esw_rte_flow_rule *out, uint32_t nb_flows,
+                const struct rte_flow_port_info *pinfo,
+                const struct rte_flow_queue_info *qinfo, char *text, size_t size)
+{
+    static struct esw_rte_flow_template t;
+    struct esw_error err;
+    esw_error_clear(&err);
+    if (esw_rte_flow_template_build(out, nb_flows, &t, &err)) {
+        char why[512];
+        snprintf(text, size, "error: %s\n", esw_error_format(&err, why, sizeof why));
+        return;
+    }
+    if (!pinfo->max_nb_queues) {
+        /* As the backend: no queues, one rte_flow_create() per rule. */
+        int n = snprintf(text, size, "# no queues: rte_flow_create()\n");
+        esw_rule_format(&out->attr, out->items, out->actions, cfg->proxy_port, text + n,
+                        size - (size_t)n - 1);
+        strcat(text, "\n");
+        return;
+    }
+    struct esw_rte_flow_port_cfg pcfg;
+    esw_rte_flow_port_cfg_choose(pinfo, qinfo, 1u << 20, &pcfg);
+    size_t len = 0;
+    int n = esw_rte_flow_template_format(&pcfg, &t, cfg->proxy_port, 0, text, size);
+    if (n < 0 || (size_t)n >= size) {
+        die("rendering too long", "template");
+    }
+    len = (size_t)n;
+    n = esw_rte_flow_queue_format(out, cfg->proxy_port, 0, 0, true, text + len,
+                                  size - len);
+    if (n < 0 || (size_t)n >= size - len) {
+        die("rendering too long", "queue");
+    }
+    len += (size_t)n;
+    n = snprintf(text + len, size - len, "\nflow push %u queue 0\nflow pull %u queue 0\n",
+                 cfg->proxy_port, cfg->proxy_port);
+    if (n < 0 || (size_t)n >= size - len) {
+        die("rendering too long", "push");
+    }
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -481,6 +535,10 @@ main(int argc, char *argv[])
     }
     static struct rule_in r;
     struct esw_rte_flow_xlate_cfg cfg = {0};
+    bool template = false;
+    uint32_t nb_flows = 0;
+    struct rte_flow_port_info pinfo = {.max_nb_queues = 1};
+    struct rte_flow_queue_info qinfo = {0};
     r.attr.transfer = 1;
     r.items[0].type = RTE_FLOW_ITEM_TYPE_END;
     r.actions[0].type = RTE_FLOW_ACTION_TYPE_END;
@@ -510,6 +568,19 @@ main(int argc, char *argv[])
             }
             r.attr.group = group;
             r.attr.priority = prio;
+        } else if (!strcmp(key, "template")) {
+            template = true;
+            nb_flows = (uint32_t)num(value);
+        } else if (!strcmp(key, "device")) {
+            unsigned int q, qs, c, a;
+            if (sscanf(value, "queues=%u queue_size=%u counters=%u aging=%u", &q, &qs, &c,
+                       &a) != 4) {
+                die("bad device", value);
+            }
+            pinfo.max_nb_queues = q;
+            pinfo.max_nb_counters = c;
+            pinfo.max_nb_aging_objects = a;
+            qinfo.max_size = qs;
         } else if (!strcmp(key, "match")) {
             parse_match(&r, value);
         } else if (!strcmp(key, "actions")) {
@@ -528,6 +599,8 @@ main(int argc, char *argv[])
         char why[512];
         snprintf(text, sizeof text, "error: %s\n",
                  esw_error_format(&err, why, sizeof why));
+    } else if (template) {
+        render_template(&cfg, &out, nb_flows, &pinfo, &qinfo, text, sizeof text);
     } else {
         int n = esw_rule_format(&out.attr, out.items, out.actions, cfg.proxy_port, text,
                                 sizeof text - 1);

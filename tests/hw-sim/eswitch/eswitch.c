@@ -53,6 +53,7 @@ struct eswitch {
     struct hmap rules;         /* By id. */
     struct ovnic_list *groups; /* [max_groups] lists of rules by priority. */
     uint32_t *group_counts;    /* [max_groups]. */
+    struct rule **tails; /* [max_groups][max_priorities]: each priority's last rule. */
     size_t n_rules;
     uint64_t next_id;
     struct meter *meters;    /* [max_meters]. */
@@ -81,9 +82,11 @@ eswitch_create(const struct eswitch_profile *profile, struct eswitch **eswp)
     esw->next_id = 1;
     esw->groups = calloc(profile->max_groups, sizeof *esw->groups);
     esw->group_counts = calloc(profile->max_groups, sizeof *esw->group_counts);
+    esw->tails = calloc((size_t)profile->max_groups * MAX(profile->max_priorities, 1),
+                        sizeof *esw->tails);
     esw->meters =
         calloc(profile->max_meters ? profile->max_meters : 1, sizeof *esw->meters);
-    if (!esw->groups || !esw->group_counts || !esw->meters) {
+    if (!esw->groups || !esw->group_counts || !esw->tails || !esw->meters) {
         eswitch_destroy(esw);
         return -ENOMEM;
     }
@@ -94,9 +97,25 @@ eswitch_create(const struct eswitch_profile *profile, struct eswitch **eswp)
     return 0;
 }
 
+/* The last rule of priority 'priority' in group 'group', where rules are inserted. */
+static struct rule **
+tail_of(struct eswitch *esw, uint32_t group, uint32_t priority)
+{
+    return &esw->tails[(size_t)group * MAX(esw->profile.max_priorities, 1) + priority];
+}
+
 static void
 rule_free(struct eswitch *esw, struct rule *rule)
 {
+    uint32_t group = rule->copy->attr.group, priority = rule->copy->attr.priority;
+    struct rule **tail = tail_of(esw, group, priority);
+    if (*tail == rule) {
+        struct ovnic_list *prev = rule->group_node.prev;
+        struct rule *before = prev != &esw->groups[group]
+                                  ? CONTAINER_OF(prev, struct rule, group_node)
+                                  : NULL;
+        *tail = before && before->copy->attr.priority == priority ? before : NULL;
+    }
     hmap_remove(&esw->rules, &rule->id_node);
     ovnic_list_remove(&rule->group_node);
     esw->group_counts[rule->copy->attr.group]--;
@@ -132,7 +151,7 @@ eswitch_destroy(struct eswitch *esw)
     if (!esw) {
         return;
     }
-    if (esw->groups && esw->group_counts) {
+    if (esw->groups && esw->group_counts && esw->tails) {
         eswitch_flush(esw);
     }
     connections_clear(esw);
@@ -140,6 +159,7 @@ eswitch_destroy(struct eswitch *esw)
     hmap_destroy(&esw->connections);
     free(esw->groups);
     free(esw->group_counts);
+    free(esw->tails);
     free(esw->meters);
     free(esw);
 }
@@ -502,7 +522,7 @@ rule_find(const struct eswitch *esw, uint64_t id)
 int
 eswitch_rule_add(struct eswitch *esw, const struct rte_flow_attr *attr,
                  const struct rte_flow_item items[],
-                 const struct rte_flow_action actions[], uint64_t *idp,
+                 const struct rte_flow_action actions[], uint64_t now_ms, uint64_t *idp,
                  struct esw_error *error)
 {
     const struct eswitch_profile *p = &esw->profile;
@@ -552,20 +572,21 @@ eswitch_rule_add(struct eswitch *esw, const struct rte_flow_attr *attr,
             rule->age_timeout_s = age->timeout;
         }
     }
-    /* 'last_hit_ms' starts when the rule first meets a packet or an age scan. */
-    rule->last_hit_ms = UINT64_MAX;
+    /* The idle clock starts at creation; each hit restarts it. */
+    rule->last_hit_ms = now_ms;
 
-    /* Insert after every rule of the same or a better (lower) priority. */
-    struct ovnic_list *group = &esw->groups[attr->group];
-    struct ovnic_list *pos = group;
-    struct rule *r;
-    LIST_FOR_EACH (r, group_node, group) {
-        if (r->copy->attr.priority > attr->priority) {
-            pos = &r->group_node;
+    /* Insert after every rule of the same or a better (lower) priority: after the last
+     * rule of the nearest priority at or below this one, else first. */
+    struct ovnic_list *after = &esw->groups[attr->group];
+    for (uint32_t q = attr->priority + 1; q-- > 0;) {
+        struct rule *tail = *tail_of(esw, attr->group, q);
+        if (tail) {
+            after = &tail->group_node;
             break;
         }
     }
-    ovnic_list_insert(pos, &rule->group_node);
+    ovnic_list_insert(after->next, &rule->group_node);
+    *tail_of(esw, attr->group, attr->priority) = rule;
     hmap_insert(&esw->rules, &rule->id_node, hash_id(rule->id));
     esw->group_counts[attr->group]++;
     esw->n_rules++;
@@ -597,15 +618,6 @@ eswitch_rule_exists(const struct eswitch *esw, uint64_t id)
     return rule_find(esw, id) != NULL;
 }
 
-/* Starts the idle clock of a rule that has not seen a packet yet. */
-static void
-age_start(struct rule *rule, uint64_t now_ms)
-{
-    if (rule->last_hit_ms == UINT64_MAX) {
-        rule->last_hit_ms = now_ms;
-    }
-}
-
 static uint32_t
 idle_sec(const struct rule *rule, uint64_t now_ms)
 {
@@ -627,7 +639,6 @@ eswitch_rule_query(struct eswitch *esw, uint64_t id, uint64_t now_ms, bool reset
     stats->packets = rule->packets;
     stats->bytes = rule->bytes;
     if (rule->has_age) {
-        age_start(rule, now_ms);
         stats->has_age = true;
         stats->idle_sec = idle_sec(rule, now_ms);
         stats->aged = stats->idle_sec >= rule->age_timeout_s;
@@ -649,7 +660,6 @@ eswitch_aged_get(struct eswitch *esw, uint64_t now_ms, uint64_t ids[], size_t ma
         if (!rule || !rule->has_age) {
             continue;
         }
-        age_start(rule, now_ms);
         if (!rule->age_reported && idle_sec(rule, now_ms) >= rule->age_timeout_s) {
             rule->age_reported = true;
             ids[n++] = id;

@@ -75,15 +75,16 @@ int eswitch_rule_validate(const struct eswitch *esw, const struct rte_flow_attr 
                           struct esw_error *error);
 
 /** Validates and inserts a rule (the arrays are borrowed for the call; everything is
- * copied).  On success stores its id (never 0) in '*idp'.
+ * copied) at time 'now_ms', when the idle clock of its AGE action starts.  On success
+ * stores its id (never 0) in '*idp'.
  *
  * Errors: as eswitch_rule_validate(); -ENOSPC when the table (max_rules) or the
  * group (max_rules_per_group) is full, with type RTE_FLOW_ERROR_TYPE_HANDLE;
  * -ENOMEM. */
 int eswitch_rule_add(struct eswitch *esw, const struct rte_flow_attr *attr,
                      const struct rte_flow_item items[],
-                     const struct rte_flow_action actions[], uint64_t *idp,
-                     struct esw_error *error);
+                     const struct rte_flow_action actions[], uint64_t now_ms,
+                     uint64_t *idp, struct esw_error *error);
 
 /** Removes rule 'id'.  Errors: -ENOENT (no such rule; type HANDLE). */
 int eswitch_rule_del(struct eswitch *esw, uint64_t id, struct esw_error *error);

@@ -114,15 +114,8 @@ rule_insert(struct nicsim *ns, const struct esw_wire_rule *r, uint64_t *id,
             error, rc, RTE_FLOW_ERROR_TYPE_HANDLE, -1,
             rc == -ENOSPC ? "table full (injected)" : "insert failed (injected)", NULL);
     }
-    rc = eswitch_rule_add(ns->esw, &r->attr, r->items, r->actions, id, error);
-    if (!rc) {
-        struct esw_rule_stats stats;
-
-        /* A query starts the rule's AGE clock now, at its creation, rather than at
-         * its first packet or age scan. */
-        eswitch_rule_query(ns->esw, *id, time_msec(), false, &stats, NULL);
-    }
-    return rc;
+    return eswitch_rule_add(ns->esw, &r->attr, r->items, r->actions, time_msec(), id,
+                            error);
 }
 
 static int

@@ -72,8 +72,8 @@ local_create(struct esw *esw, struct esw_rule *rule, const struct rte_flow_attr 
              const struct rte_flow_item items[], const struct rte_flow_action actions[],
              struct esw_error *error)
 {
-    return eswitch_rule_add(local_cast(esw)->sw, attr, items, actions, &rule->priv,
-                            error);
+    return eswitch_rule_add(local_cast(esw)->sw, attr, items, actions,
+                            local_cast(esw)->now_ms, &rule->priv, error);
 }
 
 static int

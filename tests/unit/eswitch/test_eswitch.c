@@ -40,7 +40,7 @@ add(struct eswitch *esw, const struct rte_flow_attr *attr,
     struct esw_error err;
     esw_error_clear(&err);
     uint64_t id = 0;
-    int r = eswitch_rule_add(esw, attr, items, actions, &id, &err);
+    int r = eswitch_rule_add(esw, attr, items, actions, 0, &id, &err);
     if (r) {
         char buf[256];
         fail_msg("rule_add: %s", esw_error_format(&err, buf, sizeof buf));
@@ -57,7 +57,7 @@ add_fails(struct eswitch *esw, const struct rte_flow_attr *attr,
     struct esw_error err;
     esw_error_clear(&err);
     uint64_t id = 0;
-    assert_int_equal(eswitch_rule_add(esw, attr, items, actions, &id, &err), code);
+    assert_int_equal(eswitch_rule_add(esw, attr, items, actions, 0, &id, &err), code);
     assert_int_equal(err.err.code, code);
     assert_int_equal(err.type, type);
     assert_int_equal(id, 0);
@@ -627,6 +627,65 @@ test_jump_loop_guard(void **state)
     eswitch_destroy(esw);
 }
 
+/* The id of the rule that a default packet from VF 1 meets first in group 0. */
+static uint64_t
+first_hit(struct eswitch *esw)
+{
+    struct pspec s = pspec_default();
+    uint8_t pkt[256];
+    size_t len = pkt_build(&s, pkt);
+    assert_int_equal(eswitch_process(esw, VF1, false, pkt, len, 0, &res), ESWITCH_DROP);
+    assert_int_equal(res.n_rules, 1);
+    return res.rule_ids[0];
+}
+
+static void
+test_priority_order_after_deletes(void **state)
+{
+    /* Rules are placed after the last rule of their priority or the nearest better
+     * one; deleting such a last rule must keep the order. */
+    struct eswitch *esw = esw_new("bf3");
+    struct rte_flow_item any[] = {ITEM_END};
+    struct rte_flow_action drop[] = {{.type = RTE_FLOW_ACTION_TYPE_DROP}, ACT_END};
+    struct rte_flow_attr p1 = {.transfer = 1, .priority = 1};
+    struct rte_flow_attr p2 = {.transfer = 1, .priority = 2};
+    struct rte_flow_attr p3 = {.transfer = 1, .priority = 3};
+    struct esw_error err;
+    esw_error_clear(&err);
+
+    uint64_t a = add(esw, &p2, any, drop);
+    uint64_t b = add(esw, &p2, any, drop);
+    assert_int_equal(first_hit(esw), a);
+    assert_int_equal(eswitch_rule_del(esw, a, &err), 0);
+    assert_int_equal(first_hit(esw), b);
+    uint64_t c = add(esw, &p1, any, drop);
+    assert_int_equal(first_hit(esw), c);
+    assert_int_equal(eswitch_rule_del(esw, c, &err), 0);
+    assert_int_equal(first_hit(esw), b);
+
+    /* The last rule of priority 2 goes: a new one lands before priority 3's. */
+    assert_int_equal(eswitch_rule_del(esw, b, &err), 0);
+    uint64_t d = add(esw, &p3, any, drop);
+    uint64_t e = add(esw, &p2, any, drop);
+    assert_int_equal(first_hit(esw), e);
+    assert_int_equal(eswitch_rule_del(esw, e, &err), 0);
+    assert_int_equal(first_hit(esw), d);
+    uint64_t f = add(esw, &p2, any, drop);
+    uint64_t g = add(esw, &p2, any, drop);
+    assert_int_equal(first_hit(esw), f);
+
+    /* Deleting the last of several keeps the one before it as the last. */
+    assert_int_equal(eswitch_rule_del(esw, g, &err), 0);
+    uint64_t h = add(esw, &p2, any, drop);
+    assert_int_equal(eswitch_rule_del(esw, f, &err), 0);
+    assert_int_equal(first_hit(esw), h);
+    add(esw, &p3, any, drop);
+    assert_int_equal(first_hit(esw), h);
+    assert_int_equal(eswitch_rule_del(esw, h, &err), 0);
+    assert_int_equal(first_hit(esw), d);
+    eswitch_destroy(esw);
+}
+
 static void
 test_count_and_age(void **state)
 {
@@ -678,6 +737,41 @@ test_count_and_age(void **state)
     assert_int_equal(eswitch_aged_get(esw, 6000, ids, 4), 0);
     assert_int_equal(eswitch_aged_get(esw, 7000, ids, 4), 1);
     assert_int_equal(eswitch_rule_query(esw, 999, 0, false, &st, &err), -ENOENT);
+    eswitch_destroy(esw);
+}
+
+static void
+test_age_from_creation(void **state)
+{
+    /* A rule that never sees a packet ages from its creation, not from the first
+     * query or scan. */
+    struct eswitch *esw = esw_new("bf3");
+    struct rte_flow_item any[] = {ITEM_END};
+    struct rte_flow_action_age age = {.timeout = 2};
+    struct rte_flow_action actions[] = {
+        {.type = RTE_FLOW_ACTION_TYPE_AGE, .conf = &age}, ACT_OUT_VF2, ACT_END};
+    struct esw_error err;
+    esw_error_clear(&err);
+    uint64_t a = 0, b = 0;
+    assert_int_equal(eswitch_rule_add(esw, &attr0, any, actions, 10000, &a, &err), 0);
+    assert_int_equal(eswitch_rule_add(esw, &attr0, any, actions, 11000, &b, &err), 0);
+
+    /* First looked at 10 s after its creation: already idle for 10 s. */
+    struct esw_rule_stats st;
+    assert_int_equal(eswitch_rule_query(esw, a, 20000, false, &st, &err), 0);
+    assert_true(st.has_age);
+    assert_int_equal(st.idle_sec, 10);
+    assert_true(st.aged);
+
+    /* The first scan reports each rule once its own timeout has run from its
+     * creation. */
+    uint64_t ids[4];
+    assert_int_equal(eswitch_aged_get(esw, 11999, ids, 4), 0);
+    assert_int_equal(eswitch_aged_get(esw, 12000, ids, 4), 1);
+    assert_int_equal(ids[0], a);
+    assert_int_equal(eswitch_aged_get(esw, 12999, ids, 4), 0);
+    assert_int_equal(eswitch_aged_get(esw, 13000, ids, 4), 1);
+    assert_int_equal(ids[0], b);
     eswitch_destroy(esw);
 }
 
@@ -850,7 +944,7 @@ test_profile_limits(void **state)
     struct esw_error err;
     esw_error_clear(&err);
     uint64_t id;
-    assert_int_equal(eswitch_rule_add(esw, &attr0, vlan, out, &id, &err), -ENOTSUP);
+    assert_int_equal(eswitch_rule_add(esw, &attr0, vlan, out, 0, &id, &err), -ENOTSUP);
     assert_int_equal(err.type, RTE_FLOW_ERROR_TYPE_ITEM);
     assert_int_equal(err.index, 1);
 
@@ -1062,7 +1156,9 @@ main(void)
         cmocka_unit_test(test_drop_and_mirror),
         cmocka_unit_test(test_priority_group_jump),
         cmocka_unit_test(test_jump_loop_guard),
+        cmocka_unit_test(test_priority_order_after_deletes),
         cmocka_unit_test(test_count_and_age),
+        cmocka_unit_test(test_age_from_creation),
         cmocka_unit_test(test_meter),
         cmocka_unit_test(test_conntrack),
         cmocka_unit_test(test_profile_limits),
