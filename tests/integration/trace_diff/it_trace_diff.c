@@ -1,0 +1,328 @@
+/* ovnic integration: the differential test of ovnic's pipeline against the real
+ * ovn-trace.  Every reference topology (tests/topologies) is applied to one OVN
+ * central; the generator (gen.h) makes at least 3,000 packets from the SB; each is
+ * traced by "ovnicctl trace --batch --format=json" and by ovn-trace --minimal with the
+ * same conntrack assumptions; the verdicts (ovntrace.h) must agree for every packet.
+ *
+ * Prints the agreement ("agreement: N/M (P%)"), counts per category, and the first
+ * differences with both traces.  docs/trace-diff.md describes the method. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpu/ovsdb/cs.h"
+#include "gen.h"
+#include "ithelp.h"
+#include "ovntrace.h"
+#include "shared/util/util.h"
+
+#define MIN_COMPARED 3000
+#define MIN_PACKETS 3300
+#define SEED 20231121
+#define MAX_SHOWN 10
+
+struct central {
+    char *dir;
+    char *sb;
+    char *nb;
+};
+
+static struct central central;
+
+static int
+group_setup(void **state OVNIC_UNUSED)
+{
+    central.dir = it_tmpdir_create();
+    if (!central.dir) {
+        return -1;
+    }
+    central.sb = it_central("start-sb '%s'", central.dir);
+    central.nb = it_central("start-nb '%s'", central.dir);
+    free(it_central("start-northd '%s'", central.dir));
+    if (!central.sb || !central.nb) {
+        return -1;
+    }
+    return it_run(NULL, "'%s/tests/topologies/all.sh' apply '%s' 2>/dev/null",
+                  it_source_dir(), central.nb)
+               ? -1
+               : 0;
+}
+
+static int
+group_teardown(void **state OVNIC_UNUSED)
+{
+    if (central.dir) {
+        it_tmpdir_remove(central.dir);
+    }
+    free(central.dir);
+    free(central.sb);
+    free(central.nb);
+    return 0;
+}
+
+/* The model of the SB, with the NAT addresses from the NB. */
+static struct gen_model *
+load_model(void)
+{
+    void *st = NULL;
+    struct gen_model *model = NULL;
+    char *nat = NULL;
+
+    assert_int_equal(it_fixture_setup(&st), 0);
+    struct it_fixture *f = st;
+    struct ovsdb_cs_config cfg = it_cs_config(central.sb, "OVN_Southbound");
+    assert_int_equal(it_fixture_client_start(f, &cfg, 20000), 0);
+    assert_int_equal(gen_model_from_replica(ovsdb_cs_replica(f->cs), &model), 0);
+    it_fixture_teardown(&st);
+
+    assert_int_equal(it_run(&nat,
+                            "ovn-nbctl --db='%s' --bare --columns=external_ip list NAT",
+                            central.nb),
+                     0);
+    for (char *save = NULL, *ip = strtok_r(nat, " \n", &save); ip;
+         ip = strtok_r(NULL, " \n", &save)) {
+        assert_int_equal(gen_model_add_nat(model, ip), 0);
+    }
+    free(nat);
+    return model;
+}
+
+/* "new new ... new" (OVNTRACE_CT_REPEAT times), as ovnicctl's --batch takes it. */
+static void
+ct_queue(const char *ct, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (!ct) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    for (int i = 0; i < OVNTRACE_CT_REPEAT && len + strlen(ct) + 2 < size; i++) {
+        len += snprintf(buf + len, size - len, "%s%s", i ? " " : "", ct);
+    }
+}
+
+/* Runs every packet through "ovnicctl trace --batch".  Returns one JSON object per
+ * packet (caller owns the array and its elements). */
+static json_t **
+run_ovnic(const struct gen_packet *packets, size_t n)
+{
+    char *path = NULL, *out = NULL;
+    char ct[512];
+    FILE *f;
+
+    assert_true(asprintf(&path, "%s/batch.txt", central.dir) > 0);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < n; i++) {
+        ct_queue(packets[i].ct, ct, sizeof ct);
+        fprintf(f, "%s\t%s\t%s\t%s\n", packets[i].datapath, packets[i].microflow, ct,
+                packets[i].lb_dst ? packets[i].lb_dst : "-");
+    }
+    fclose(f);
+    char *cmd = NULL;
+    assert_true(asprintf(&cmd,
+                         "'%s/tools/ovnicctl/ovnicctl' trace --db='%s' --batch"
+                         " --format=json --timeout=30 < '%s'",
+                         it_build_dir(), central.sb, path) > 0);
+    int status = it_run_timeout(&out, 250000, cmd);
+    free(cmd);
+    free(path);
+    assert_non_null(out);
+    if (status) {
+        fprintf(stderr, "ovnicctl trace --batch exited with %d\n", status);
+    }
+
+    json_t **results = calloc(n, sizeof *results);
+    assert_non_null(results);
+    size_t i = 0;
+    for (char *save = NULL, *line = strtok_r(out, "\n", &save); line && i < n;
+         line = strtok_r(NULL, "\n", &save)) {
+        json_error_t jerr;
+        results[i] = json_loads(line, 0, &jerr);
+        assert_non_null(results[i]);
+        i++;
+    }
+    free(out);
+    assert_int_equal(i, n);
+    return results;
+}
+
+/* The ovn-trace daemons, one per uniform ct state. */
+struct servers {
+    const char *ct[8];
+    struct ovntrace_server *s[8];
+    size_t n;
+};
+
+static struct ovntrace_server *
+server_for(struct servers *sv, const char *ct)
+{
+    for (size_t i = 0; i < sv->n; i++) {
+        if ((!ct && !sv->ct[i]) || (ct && sv->ct[i] && !strcmp(ct, sv->ct[i]))) {
+            return sv->s[i];
+        }
+    }
+    assert_true(sv->n < ARRAY_SIZE(sv->s));
+    char name[32];
+    snprintf(name, sizeof name, "ovn-trace-%zu", sv->n);
+    assert_int_equal(
+        ovntrace_server_create(central.sb, NULL, central.dir, name, ct, &sv->s[sv->n]),
+        0);
+    sv->ct[sv->n] = ct;
+    return sv->s[sv->n++];
+}
+
+/* Agreement per category. */
+struct category {
+    const char *name;
+    size_t total, agreed, no_oracle;
+};
+
+static void
+count_category(struct category *cats, size_t *n_cats, const char *name, bool agreed,
+               bool no_oracle)
+{
+    size_t i;
+    for (i = 0; i < *n_cats && strcmp(cats[i].name, name); i++) {
+        continue;
+    }
+    if (i == *n_cats) {
+        cats[(*n_cats)++] = (struct category){.name = name};
+    }
+    cats[i].total += !no_oracle;
+    cats[i].agreed += agreed;
+    cats[i].no_oracle += no_oracle;
+}
+
+static void
+test_against_ovn_trace(void **state OVNIC_UNUSED)
+{
+    struct gen_model *model = load_model();
+    struct gen_packet *packets;
+    size_t n, agreed = 0, shown = 0, oracle_errors = 0, oracle_failed = 0, n_cats = 0;
+    struct category cats[64];
+    struct servers sv = {0};
+
+    assert_int_equal(gen_packets(model, SEED, MIN_PACKETS, &packets, &n), 0);
+    assert_true(n >= MIN_PACKETS);
+    fprintf(stderr, "%zu packets from %zu ports, %zu VIPs, %zu NAT addresses\n", n,
+            model->n_ports, model->n_vips, model->n_nat_ips);
+
+    uint64_t t0 = time_msec();
+    json_t **ovnic = run_ovnic(packets, n);
+    uint64_t t1 = time_msec();
+    size_t n_processes = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct gen_packet *p = &packets[i];
+        char *oracle_text = NULL;
+        int ret;
+
+        if (p->lb_dst) {
+            struct ovntrace_opts opts = {.ct = p->ct, .lb_dst = p->lb_dst};
+            ret = ovntrace_run(central.sb, NULL, &opts, p->datapath, p->microflow,
+                               &oracle_text);
+            n_processes++;
+        } else {
+            ret = ovntrace_server_trace(server_for(&sv, p->ct), p->datapath, p->microflow,
+                                        &oracle_text);
+        }
+        if (ret == -ECANCELED || (ret == -EIO && p->lb_dst)) {
+            /* No oracle for this packet: ovn-trace itself aborts on it. */
+            if (oracle_failed < MAX_SHOWN) {
+                fprintf(stderr, "ovn-trace aborts on: %s '%s'\n", p->datapath,
+                        p->microflow);
+            }
+            oracle_failed++;
+            count_category(cats, &n_cats, p->category, false, true);
+            continue;
+        }
+        assert_int_equal(ret, 0);
+
+        struct ovntrace_verdict a = {0}, b = {0};
+        bool same = false;
+        int pa = ovntrace_verdict_parse(oracle_text, p->lb_dst, &a);
+        int pb = ovntrace_verdict_from_json(ovnic[i], &b);
+        if (pa) {
+            oracle_errors++;
+        }
+        if (!pa && !pb) {
+            same = ovntrace_verdict_equal(&a, &b);
+        }
+        agreed += same;
+        count_category(cats, &n_cats, p->category, same, false);
+        if (!same && shown < MAX_SHOWN) {
+            char *fa = pa ? NULL : ovntrace_verdict_format(&a);
+            char *fb = pb ? NULL : ovntrace_verdict_format(&b);
+            const char *minimal = json_string_value(json_object_get(ovnic[i], "minimal"));
+            const char *error = json_string_value(json_object_get(ovnic[i], "error"));
+            fprintf(
+                stderr,
+                "\n--- difference %zu (%s): ovn-trace --db=SB --minimal%s%s%s%s %s '%s'\n"
+                "ovn-trace:\n%s\novnic:\n%s\nverdicts:\n  ovn-trace: %s\n  ovnic:     "
+                "%s\n",
+                shown + 1, p->category, p->ct ? " --ct=" : "", p->ct ? p->ct : "",
+                p->lb_dst ? " --lb-dst=" : "", p->lb_dst ? p->lb_dst : "", p->datapath,
+                p->microflow, oracle_text,
+                minimal ? minimal
+                : error ? error
+                        : "(no output)",
+                fa ? fa : "(does not parse)", fb ? fb : "(not a result)");
+            free(fa);
+            free(fb);
+            shown++;
+        }
+        ovntrace_verdict_destroy(&a);
+        ovntrace_verdict_destroy(&b);
+        free(oracle_text);
+    }
+    uint64_t t2 = time_msec();
+
+    fprintf(stderr, "\nper category (agreed/total):\n");
+    for (size_t i = 0; i < n_cats; i++) {
+        fprintf(stderr, "  %-18s %4zu/%zu\n", cats[i].name, cats[i].agreed,
+                cats[i].total);
+    }
+    fprintf(stderr,
+            "ovnic: %.1f s for %zu packets; ovn-trace: %.1f s (%zu daemon traces, %zu"
+            " daemon restarts, %zu processes)\n",
+            (t1 - t0) / 1000.0, n, (t2 - t1) / 1000.0, n - n_processes,
+            sv.n ? ovntrace_server_n_restarts(sv.s[0]) : 0, n_processes);
+    size_t compared = n - oracle_failed;
+    fprintf(stderr, "ovn-trace aborted on %zu packets (not compared)\n", oracle_failed);
+    fprintf(stderr, "agreement: %zu/%zu (%.1f%%)\n", agreed, compared,
+            compared ? 100.0 * agreed / compared : 0.0);
+
+    for (size_t i = 0; i < sv.n; i++) {
+        ovntrace_server_destroy(sv.s[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_decref(ovnic[i]);
+    }
+    free(ovnic);
+    gen_packets_destroy(packets, n);
+    gen_model_destroy(model);
+
+    assert_int_equal(oracle_errors, 0);
+    assert_true(compared >= MIN_COMPARED);
+    assert_int_equal(agreed, compared);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_against_ovn_trace),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
