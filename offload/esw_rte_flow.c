@@ -1173,7 +1173,7 @@ native_enqueue_create(struct esw_rte_flow *rf, struct esw_rule *rule,
     if (retval) {
         return retval;
     }
-    struct rf_shape *shape;
+    struct rf_shape *shape = NULL;
     uint32_t nb_flows = rule->table ? rule->table->attr.nb_flows : 0;
     retval = shape_get(rf, dev, nb_flows, &shape, error);
     if (retval) {
