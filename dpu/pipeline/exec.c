@@ -597,24 +597,39 @@ flow_hash(struct xstate *st)
 }
 
 static int
-run_select(struct xstate *st, const struct action *a)
+run_select(struct xstate *st, const struct action *a, bool *stop)
 {
     uint64_t total = 0;
+    const struct action_select_member *pick_member = NULL;
 
     for (size_t i = 0; i < a->n_members; i++) {
         total += a->members[i].weight;
+        if (st->env->select_id && a->members[i].value == st->env->select_id) {
+            pick_member = &a->members[i];
+        }
     }
     if (!total) {
         return fail(st, -EINVAL, "select() without members");
     }
-    uint64_t pick = flow_hash(st) % total;
-    for (size_t i = 0; i < a->n_members; i++) {
-        if (pick < a->members[i].weight) {
-            return fld_set(st, &a->dst, a->members[i].value);
+    if (!pick_member) {
+        uint64_t pick = flow_hash(st) % total;
+        pick_member = &a->members[a->n_members - 1];
+        for (size_t i = 0; i < a->n_members; i++) {
+            if (pick < a->members[i].weight) {
+                pick_member = &a->members[i];
+                break;
+            }
+            pick -= a->members[i].weight;
         }
-        pick -= a->members[i].weight;
     }
-    return fld_set(st, &a->dst, a->members[a->n_members - 1].value);
+    int error = fld_set(st, &a->dst, pick_member->value);
+    if (error) {
+        return error;
+    }
+    /* Each member continues in the next table, as a group bucket resubmits. */
+    set_next(st, ACTION_PIPELINE_CURRENT, -1);
+    *stop = true;
+    return 0;
 }
 
 static int
@@ -881,7 +896,7 @@ run_op(struct xstate *st, const struct action_list *list, size_t index, bool *st
                                             a->type == ACTION_CHECK_OUT_PORT_SEC));
 
     case ACTION_SELECT:
-        return run_select(st, a);
+        return run_select(st, a, stop);
 
     case ACTION_FWD_GROUP:
         return run_fwd_group(st, a, stop);

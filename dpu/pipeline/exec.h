@@ -114,6 +114,10 @@ struct exec_env {
                      bool egress);
 
     void *aux;
+
+    /** select() picks the member with this id when it has one (as ovn-trace
+     * --select-id); 0, or no such member: by the packet's hash. */
+    uint16_t select_id;
 };
 
 /** Where the actions run. */

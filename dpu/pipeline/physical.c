@@ -95,6 +95,91 @@ parse_ip(const char *s, bool *ipv6, lex_u128 *ip)
     return -EINVAL;
 }
 
+/* Parses one port security entry "MAC [IP[/PLEN]...]" into 'ps'.  Returns 0,
+ * -EINVAL (malformed: the entry is ignored) or -ENOMEM. */
+static int
+parse_port_sec(const char *text, struct phys_port_sec *ps)
+{
+    char *copy = strdup(text), *save = NULL;
+    int error = 0;
+
+    memset(ps, 0, sizeof *ps);
+    if (!copy) {
+        return -ENOMEM;
+    }
+    char *word = strtok_r(copy, " ", &save);
+    if (!word || parse_mac(word, ps->mac)) {
+        free(copy);
+        return -EINVAL;
+    }
+    while (!error && (word = strtok_r(NULL, " ", &save)) != NULL) {
+        struct phys_port_sec_addr a = {0};
+        char *slash = strchr(word, '/');
+        if (slash) {
+            *slash = '\0';
+        }
+        if (parse_ip(word, &a.ipv6, &a.ip)) {
+            error = -EINVAL;
+            break;
+        }
+        unsigned int max = a.ipv6 ? 128 : 32;
+        a.plen = max;
+        if (slash) {
+            char *end = NULL;
+            unsigned long plen = strtoul(slash + 1, &end, 10);
+            if (!slash[1] || *end || plen > max) {
+                error = -EINVAL;
+                break;
+            }
+            a.plen = (unsigned int)plen;
+        }
+        struct phys_port_sec_addr *addrs =
+            realloc(ps->addrs, (ps->n_addrs + 1) * sizeof *addrs);
+        if (!addrs) {
+            error = -ENOMEM;
+            break;
+        }
+        ps->addrs = addrs;
+        ps->addrs[ps->n_addrs++] = a;
+        if (a.ipv6) {
+            ps->n_ip6++;
+        } else {
+            ps->n_ip4++;
+        }
+    }
+    free(copy);
+    if (error) {
+        free(ps->addrs);
+        memset(ps, 0, sizeof *ps);
+    }
+    return error;
+}
+
+/* Port_Binding.port_security of 'row' into 'port'.  Malformed entries are left out,
+ * as ovn-controller does. */
+static int
+build_port_sec(struct phys_port *port, const struct ovsdb_row *row)
+{
+    const struct ovsdb_datum *d = ovsdb_row_get(row, "port_security");
+    if (!d || !d->n || d->key_type != OVSDB_TYPE_STRING) {
+        return 0;
+    }
+    port->port_sec = calloc(d->n, sizeof *port->port_sec);
+    if (!port->port_sec) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < d->n; i++) {
+        int error = parse_port_sec(d->keys[i].string, &port->port_sec[port->n_port_sec]);
+        if (error == -ENOMEM) {
+            return error;
+        }
+        if (!error) {
+            port->n_port_sec++;
+        }
+    }
+    return 0;
+}
+
 static uint32_t
 mb_hash(uint32_t dp, uint32_t port, lex_u128 ip)
 {
@@ -275,6 +360,10 @@ port_free(struct phys_port *port)
         free(port->peer_name);
         free(port->network);
         free(port->distributed);
+        for (size_t i = 0; i < port->n_port_sec; i++) {
+            free(port->port_sec[i].addrs);
+        }
+        free(port->port_sec);
         free(port);
     }
 }
@@ -385,7 +474,8 @@ build_ports(struct phys *phys, const struct ovsdb_replica *replica, struct ovnic
         }
         hmap_insert(&phys->ports_by_name, &port->name_node, hash_string(name, 0));
         hmap_insert(&phys->ports_by_key, &port->key_node, hash_key2(dp->key, port->key));
-        if (!port->name || !port->type_name || (chassis && !port->chassis)) {
+        if (!port->name || !port->type_name || (chassis && !port->chassis) ||
+            build_port_sec(port, row)) {
             return -ENOMEM;
         }
     }

@@ -48,6 +48,22 @@ struct phys_datapath {
     struct cls *cls;            /* Classifier of its logical flows (set by the user). */
 };
 
+/* One address of a port security entry: 'ip'/'plen' (IPv4 as a 32-bit number). */
+struct phys_port_sec_addr {
+    bool ipv6;
+    lex_u128 ip;
+    unsigned int plen;
+};
+
+/* One Port_Binding.port_security entry, "MAC [IP[/PLEN]...]": the source (ingress)
+ * or destination (egress) MAC the port may use, and with it these addresses. */
+struct phys_port_sec {
+    uint8_t mac[6];
+    struct phys_port_sec_addr *addrs; /* Owned. */
+    size_t n_addrs;
+    size_t n_ip4, n_ip6; /* Of each family in 'addrs'. */
+};
+
 struct phys_port {
     struct hmap_node name_node; /* In phys.ports_by_name. */
     struct hmap_node key_node;  /* In phys.ports_by_key, by (datapath, key). */
@@ -60,10 +76,12 @@ struct phys_port {
     bool is_local;   /* Lives on this chassis (always, in trace mode). */
     char *peer_name; /* Patch: options:peer. */
     struct phys_port *peer;
-    char *network;     /* Localnet, l2gateway: options:network_name. */
-    int tag;           /* Localnet: VLAN tag, or -1. */
-    char *distributed; /* Chassisredirect: options:distributed-port. */
-    uint16_t zone;     /* Conntrack zone, 0 for patch ports. */
+    char *network;                  /* Localnet, l2gateway: options:network_name. */
+    int tag;                        /* Localnet: VLAN tag, or -1. */
+    char *distributed;              /* Chassisredirect: options:distributed-port. */
+    uint16_t zone;                  /* Conntrack zone, 0 for patch ports. */
+    struct phys_port_sec *port_sec; /* Port_Binding.port_security; none: off.  Owned. */
+    size_t n_port_sec;
 };
 
 struct phys_mcgroup {

@@ -1574,6 +1574,192 @@ env_fdb(void *aux, uint32_t datapath, const uint8_t mac[6], uint32_t *port)
     return phys_fdb_lookup(w->phys, datapath, mac, port);
 }
 
+/* ---- Port security (check_in_port_sec, check_out_port_sec). ---- */
+
+/* Reads key field 'id' and records in 'wc' (may be NULL) that the result depends on
+ * all of it. */
+static lex_u128
+ps_read(const struct pkey *key, struct pkey_mask *wc, enum pkey_field_id id)
+{
+    if (wc) {
+        mask_add(wc, id, field_all(id));
+    }
+    return pkey_field_get(key, id);
+}
+
+static lex_u128
+mac_value(const uint8_t mac[6])
+{
+    lex_u128 v = 0;
+    for (int i = 0; i < 6; i++) {
+        v = (v << 8) | mac[i];
+    }
+    return v;
+}
+
+/* The IPv6 link-local address derived from 'mac' (EUI-64). */
+static lex_u128
+mac_lla(const uint8_t mac[6])
+{
+    uint8_t b[16] = {0xfe,          0x80,   0,      0,    0,    0,      0,      0,
+                     mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]};
+    lex_u128 v = 0;
+    for (int i = 0; i < 16; i++) {
+        v = (v << 8) | b[i];
+    }
+    return v;
+}
+
+/* Whether 'ip' is one of the addresses of family 'ipv6' in 'ps'.  An address whose
+ * host part (beyond its prefix) is zero admits the whole subnet; any other admits
+ * itself only. */
+static bool
+ps_has_ip(const struct phys_port_sec *ps, bool ipv6, lex_u128 ip)
+{
+    unsigned int width = ipv6 ? 128 : 32;
+    for (size_t i = 0; i < ps->n_addrs; i++) {
+        const struct phys_port_sec_addr *a = &ps->addrs[i];
+        if (a->ipv6 != ipv6) {
+            continue;
+        }
+        lex_u128 host = a->plen >= width ? 0 : lex_u128_bits(0, width - a->plen);
+        if ((a->ip & host) ? ip == a->ip : (ip & ~host) == a->ip) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether entry 'ps' admits a packet from the port (its eth.src is the entry's). */
+static bool
+ps_admits_in(const struct phys_port_sec *ps, const struct pkey *key, struct pkey_mask *wc)
+{
+    uint32_t eth_type = (uint32_t)ps_read(key, wc, PKEY_F_ETH_TYPE);
+    lex_u128 mac = mac_value(ps->mac);
+
+    if (eth_type == 0x806) {
+        if ((!ps->n_ip4 && ps->n_ip6) || ps_read(key, wc, PKEY_F_ARP_SHA) != mac) {
+            return false; /* With IPv6 addresses only, no ARP at all. */
+        }
+        return !ps->n_ip4 || ps_has_ip(ps, false, ps_read(key, wc, PKEY_F_ARP_SPA));
+    }
+    if (eth_type == 0x800) {
+        if (!ps->n_addrs) {
+            return true;
+        }
+        if (ps_has_ip(ps, false, ps_read(key, wc, PKEY_F_IP4_SRC))) {
+            return true;
+        }
+        /* A DHCP request from a port that has no address yet. */
+        return ps_read(key, wc, PKEY_F_IP_PROTO) == 17 &&
+               ps_read(key, wc, PKEY_F_UDP_SRC) == 68 &&
+               ps_read(key, wc, PKEY_F_UDP_DST) == 67 &&
+               ps_read(key, wc, PKEY_F_IP4_SRC) == 0 &&
+               ps_read(key, wc, PKEY_F_IP4_DST) == 0xffffffff;
+    }
+    if (eth_type == 0x86dd) {
+        if (!ps->n_addrs) {
+            return true;
+        }
+        if (!ps->n_ip6) {
+            return false;
+        }
+        lex_u128 src = ps_read(key, wc, PKEY_F_IP6_SRC);
+        bool icmp6 = ps_read(key, wc, PKEY_F_IP_PROTO) == 58;
+        uint32_t type = icmp6 ? (uint32_t)ps_read(key, wc, PKEY_F_ICMP6_TYPE) : 0;
+        if (!src && icmp6 && (type == 131 || type == 135 || type == 143) &&
+            ps_read(key, wc, PKEY_F_ICMP6_CODE) == 0 &&
+            (ps_read(key, wc, PKEY_F_IP6_DST) >> 112) == 0xff02) {
+            /* Duplicate address detection and MLD before an address is set. */
+        } else if (!ps_has_ip(ps, true, src) && src != mac_lla(ps->mac)) {
+            return false;
+        }
+        if (!icmp6) {
+            return true;
+        }
+        if (type == 135) {
+            lex_u128 sll = ps_read(key, wc, PKEY_F_ND_SLL);
+            return !sll || sll == mac;
+        }
+        if (type == 136) {
+            lex_u128 tll = ps_read(key, wc, PKEY_F_ND_TLL);
+            if (tll && tll != mac) {
+                return false;
+            }
+            lex_u128 target = ps_read(key, wc, PKEY_F_ND_TARGET);
+            return !ps->n_ip6 || ps_has_ip(ps, true, target) ||
+                   target == mac_lla(ps->mac);
+        }
+        return true;
+    }
+    return true;
+}
+
+/* Whether 'ip' is the broadcast address of the subnet of an IPv4 address of 'ps'
+ * that has a prefix and a host part. */
+static bool
+ps_is_subnet_bcast(const struct phys_port_sec *ps, uint32_t ip)
+{
+    for (size_t i = 0; i < ps->n_addrs; i++) {
+        const struct phys_port_sec_addr *a = &ps->addrs[i];
+        uint32_t host = a->plen >= 32 ? 0 : (uint32_t)lex_u128_bits(0, 32 - a->plen);
+        if (!a->ipv6 && host && (a->ip & host) && ip == ((uint32_t)a->ip | host)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether entry 'ps' admits a packet to the port (its eth.dst is the entry's). */
+static bool
+ps_admits_out(const struct phys_port_sec *ps, const struct pkey *key,
+              struct pkey_mask *wc)
+{
+    uint32_t eth_type = (uint32_t)ps_read(key, wc, PKEY_F_ETH_TYPE);
+
+    if (eth_type == 0x800) {
+        if (!ps->n_addrs) {
+            return true;
+        }
+        uint32_t dst = (uint32_t)ps_read(key, wc, PKEY_F_IP4_DST);
+        return ps->n_ip4 &&
+               (ps_has_ip(ps, false, dst) || dst == 0xffffffff ||
+                (dst & 0xf0000000) == 0xe0000000 || ps_is_subnet_bcast(ps, dst));
+    }
+    if (eth_type == 0x86dd) {
+        if (!ps->n_addrs) {
+            return true;
+        }
+        lex_u128 dst = ps_read(key, wc, PKEY_F_IP6_DST);
+        return ps->n_ip6 && (ps_has_ip(ps, true, dst) || dst == mac_lla(ps->mac) ||
+                             (dst >> 120) == 0xff);
+    }
+    return true;
+}
+
+static bool
+env_port_sec(void *aux, const struct pkey *key, struct pkey_mask *wc, bool egress)
+{
+    const struct walk *w = aux;
+    enum pkey_field_id port_field = egress ? PKEY_F_OUTPORT : PKEY_F_INPORT;
+    uint32_t dp = (uint32_t)ps_read(key, wc, PKEY_F_DATAPATH);
+    uint32_t port_key = (uint32_t)ps_read(key, wc, port_field);
+    const struct phys_port *port = phys_port_find_key(w->phys, dp, port_key);
+
+    if (!port || !port->n_port_sec) {
+        return false;
+    }
+    lex_u128 mac = ps_read(key, wc, egress ? PKEY_F_ETH_DST : PKEY_F_ETH_SRC);
+    for (size_t i = 0; i < port->n_port_sec; i++) {
+        const struct phys_port_sec *ps = &port->port_sec[i];
+        if (mac_value(ps->mac) == mac &&
+            (egress ? ps_admits_out(ps, key, wc) : ps_admits_in(ps, key, wc))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- Entry. ---- */
 
 /* The start of a walk: key, bytes (a new buffer, or NULL), datapath, port. */
@@ -1743,7 +1929,9 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in,
         .port_key = env_port_key,
         .mac_binding = env_mac_binding,
         .fdb = env_fdb,
+        .port_sec = env_port_sec,
         .aux = w,
+        .select_id = p->cfg.select_id,
     };
     pkey_mask_init(&w->wc);
     out->megaflow.generation = p->generation;

@@ -121,6 +121,10 @@ struct pipeline_config {
     /** Limits; 0 takes the PIPELINE_DEFAULT_* value. */
     unsigned int max_depth;
     unsigned int max_lookups;
+
+    /** select() picks the member with this id when it has one (ovn-trace's
+     * --select-id); 0: by the packet's hash, as the datapath does. */
+    uint16_t select_id;
 };
 
 struct pipeline;

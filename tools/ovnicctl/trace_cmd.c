@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,7 +540,8 @@ trace_batch(struct trace_ctx *ctx)
  * -1, or OVNICCTL_EXIT_USAGE after printing the error. */
 static int
 split_options(int argc, char *argv[], char **rest, int *n_rest, struct trace_req *req,
-              enum trace_form *form, const char **chassis, bool *batch)
+              enum trace_form *form, const char **chassis, bool *batch,
+              uint16_t *select_id)
 {
     bool options = true;
 
@@ -561,6 +563,13 @@ split_options(int argc, char *argv[], char **rest, int *n_rest, struct trace_req
             req->lb_dst = a + 9;
         } else if (options && !strncmp(a, "--chassis=", 10)) {
             *chassis = a + 10;
+        } else if (options && !strncmp(a, "--select-id=", 12)) {
+            char *end = NULL;
+            unsigned long id = strtoul(a + 12, &end, 10);
+            if (!a[12] || *end || !id || id > UINT16_MAX) {
+                return ovnicctl_usage_error("trace", "bad --select-id '%s'", a + 12);
+            }
+            *select_id = (uint16_t)id;
         } else if (options && !strcmp(a, "--minimal")) {
             *form = TRACE_MINIMAL;
         } else if (options && !strcmp(a, "--summary")) {
@@ -570,7 +579,7 @@ split_options(int argc, char *argv[], char **rest, int *n_rest, struct trace_req
         } else if (options && !strcmp(a, "--batch")) {
             *batch = true;
         } else if (options && (!strcmp(a, "--ct") || !strcmp(a, "--lb-dst") ||
-                               !strcmp(a, "--chassis"))) {
+                               !strcmp(a, "--chassis") || !strcmp(a, "--select-id"))) {
             return ovnicctl_usage_error("trace", "option '%s' needs a value (%s=...)", a,
                                         a);
         } else {
@@ -590,6 +599,7 @@ trace_run(int argc, char *argv[])
     struct ovnicctl_db_session session;
     const char *chassis = NULL;
     bool batch = false;
+    uint16_t select_id = 0;
     char **rest = calloc(argc + 1, sizeof *rest);
     int n_rest;
     int status;
@@ -597,7 +607,8 @@ trace_run(int argc, char *argv[])
     if (!rest) {
         return ovnicctl_error("out of memory");
     }
-    status = split_options(argc, argv, rest, &n_rest, &req, &ctx.form, &chassis, &batch);
+    status = split_options(argc, argv, rest, &n_rest, &req, &ctx.form, &chassis, &batch,
+                           &select_id);
     if (status < 0) {
         status = ovnicctl_db_opts_parse(&opts, n_rest, rest);
     }
@@ -639,6 +650,7 @@ trace_run(int argc, char *argv[])
         .trace_mode = !chassis || !*chassis,
         .ct_class = &trace_ct_class,
         .ct = &ctx.ct,
+        .select_id = select_id,
     };
     struct ovnic_err err = {0};
     char msg[OVNIC_ERR_DETAIL_LEN + 128];
@@ -684,6 +696,8 @@ const struct ovnicctl_command ovnicctl_trace_command = {
         "                        rel, rpl, inv, snat, dnat, comma-separated); repeat\n"
         "                        for later lookups; afterwards: est (default)\n"
         "  --lb-dst=IP[:PORT]    backend that load balancing picks\n"
+        "  --select-id=N         select() picks member N where it has one (else by\n"
+        "                        the packet's hash)\n"
         "  --detailed            every flow that matched, with its stage, priority,\n"
         "                        match and actions (default)\n"
         "  --summary             pipelines, conntrack, controller steps and outputs\n"

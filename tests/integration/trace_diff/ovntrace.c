@@ -559,6 +559,7 @@ struct fv_set {
 struct frame {
     struct fv_set fields; /* The input, then rewritten. */
     int ctrl_depth;       /* Controller blocks entered. */
+    bool ttl_expired;     /* "ip.ttl--" ran on a TTL of 0 or 1: see parser_decrement(). */
 };
 
 struct parser {
@@ -865,6 +866,9 @@ parser_output(struct parser *p, const char *port)
 {
     const struct frame *f = &p->stack[p->depth - 1];
     bool ctrl = f->ctrl_depth > 0;
+    if (f->ttl_expired) {
+        return;
+    }
     struct ovntrace_output *o = verdict_add_output(p->v, port, ctrl);
 
     if (!o) {
@@ -882,13 +886,20 @@ parser_output(struct parser *p, const char *port)
     }
 }
 
-/* "ip.ttl--": one less than the current value. */
+/* "ip.ttl--": one less than the current value.  ovn-trace takes a TTL of 1 to 0 and
+ * goes on; ip.ttl-- is OpenFlow's dec_ttl in OVN, which stops a packet whose TTL is 0
+ * or 1 (it becomes a packet-in that ovn-controller discards), so the path ends
+ * there: it delivers nothing. */
 static void
 parser_decrement(struct parser *p, const char *name)
 {
     struct fv_set *set = &p->stack[p->depth - 1].fields;
     unsigned long long v = strtoull(fv_get(set, name), NULL, 16);
     char buf[FV_VALUE_LEN];
+
+    if (!strcmp(name, "ip.ttl") && v <= 1) {
+        p->stack[p->depth - 1].ttl_expired = true;
+    }
 
     u128_hex((lex_u128)(v ? v - 1 : 0), buf, sizeof buf);
     fv_set(set, name, buf, true);

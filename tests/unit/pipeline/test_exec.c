@@ -893,6 +893,40 @@ test_exec_select_deterministic(void **state)
     (void)state;
 }
 
+/* select() ends the list and continues in the next table, as a group bucket does;
+ * with a select id it picks that member whatever the hash. */
+static void
+test_exec_select_next_and_id(void **state)
+{
+    struct action_list *list = parse("reg8[16..31] = select(1, 2, 3);");
+    struct exec_env env = make_env(NULL);
+    struct exec_result r;
+    struct pkey key;
+
+    for (uint16_t id = 1; id <= 3; id++) {
+        env.select_id = id;
+        for (int port = 1000; port < 1010; port++) {
+            make_tcp_key(&key);
+            key.f.tcp_src = htons((uint16_t)port);
+            exec_result_init(&r, NULL);
+            assert_int_equal(exec_run(&env, &ingress5, list, &key, &r), 0);
+            assert_int_equal(r.verdict, EXEC_NEXT);
+            assert_int_equal(r.next_table, ingress5.table + 1);
+            assert_int_equal(ntohl(key.f.regs[8]) >> 16, id);
+        }
+    }
+    /* An id no member has: by the hash, still one of them. */
+    env.select_id = 9;
+    make_tcp_key(&key);
+    exec_result_init(&r, NULL);
+    assert_int_equal(exec_run(&env, &ingress5, list, &key, &r), 0);
+    assert_int_equal(r.verdict, EXEC_NEXT);
+    uint32_t v = ntohl(key.f.regs[8]) >> 16;
+    assert_true(v >= 1 && v <= 3);
+    action_list_destroy(list);
+    (void)state;
+}
+
 static void
 test_exec_misc_recorded(void **state)
 {
@@ -1063,6 +1097,7 @@ main(void)
         cmocka_unit_test(test_exec_controller_packets),
         cmocka_unit_test(test_exec_check_pkt_larger),
         cmocka_unit_test(test_exec_select_deterministic),
+        cmocka_unit_test(test_exec_select_next_and_id),
         cmocka_unit_test(test_exec_misc_recorded),
         cmocka_unit_test(test_exec_overflow_counted),
         cmocka_unit_test(test_exec_changes_diff),
