@@ -71,22 +71,54 @@ lookup_address_set(void *aux_, const char *name, const char *const **values,
     return row ? answer_strings(aux, row, "addresses", values, n_values) : -ENOENT;
 }
 
+/* A flow shared by several datapaths (a logical_dp_group) names each datapath's own
+ * port group "<tunnel key>_<name>": the answer is the union of their ports.  Each
+ * datapath's classifier then resolves only its own ports (a port name belongs to one
+ * datapath), so the union gives every datapath exactly its own members. */
 static int
 lookup_port_group(void *aux_, const char *name, const char *const **values,
                   size_t *n_values)
 {
     struct lflow_lookup_aux *aux = aux_;
+    const struct ovsdb_datum **found = NULL;
+    size_t n_found = 0, n_ports = 0;
     char full[256];
 
     for (size_t i = 0; i < aux->n_keys; i++) {
         snprintf(full, sizeof full, "%lld_%s", (long long)aux->keys[i], name);
         const struct ovsdb_row *row = find_by_name(aux->replica, "Port_Group", full);
-        if (row) {
-            return answer_strings(aux, row, "ports", values, n_values);
+        const struct ovsdb_datum *d = row ? ovsdb_row_get(row, "ports") : NULL;
+        if (d) {
+            const struct ovsdb_datum **nf = realloc(found, (n_found + 1) * sizeof *nf);
+            if (!nf) {
+                free(found);
+                return -ENOMEM;
+            }
+            found = nf;
+            found[n_found++] = d;
+            n_ports += d->n;
         }
     }
-    const struct ovsdb_row *row = find_by_name(aux->replica, "Port_Group", name);
-    return row ? answer_strings(aux, row, "ports", values, n_values) : -ENOENT;
+    if (!n_found) {
+        const struct ovsdb_row *row = find_by_name(aux->replica, "Port_Group", name);
+        return row ? answer_strings(aux, row, "ports", values, n_values) : -ENOENT;
+    }
+    free(aux->scratch);
+    aux->scratch = calloc(n_ports ? n_ports : 1, sizeof *aux->scratch);
+    if (!aux->scratch) {
+        free(found);
+        return -ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < n_found; i++) {
+        for (size_t j = 0; j < found[i]->n; j++) {
+            aux->scratch[n++] = found[i]->keys[j].string;
+        }
+    }
+    free(found);
+    *values = aux->scratch;
+    *n_values = n;
+    return 0;
 }
 
 /* Adds the tunnel key of datapath 'uuid' to 'aux'. */

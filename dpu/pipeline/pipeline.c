@@ -123,7 +123,9 @@ resolve_port_key(void *aux, const char *name, uint32_t *key)
 {
     const struct pl_dp_ctx *ctx = aux;
     const struct phys_port *port = phys_port_find(ctx->phys, name);
-    if (port) {
+    if (port && port->dp == ctx->dp) {
+        /* A port of another datapath does not exist here (a flow shared by several
+         * datapaths names the ports of all of them). */
         *key = port->key;
         return 0;
     }
