@@ -62,6 +62,8 @@ struct dpud {
 
     struct poll_timer run_timer;
     struct poll_timer hook_timer;
+    struct poll_timer save_timer; /* Coalesces state saves (see state_save_soon()). */
+    bool save_pending;
     char **hook_queue; /* Logical ports whose flows were requested. */
     size_t n_hook;
 
@@ -155,6 +157,8 @@ flows_request_cb(void *aux, const char *iface_id)
 static void
 state_save(struct dpud *dpud)
 {
+    dpud->save_pending = false;
+    poll_timer_stop(dpud->loop, &dpud->save_timer);
     json_t *saved = binding_save(dpud->binding);
     char *tmp = NULL;
 
@@ -170,6 +174,36 @@ state_save(struct dpud *dpud)
     }
     free(tmp);
     json_decref(saved);
+}
+
+static void
+save_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_UNUSED,
+              void *aux)
+{
+    state_save(aux);
+}
+
+/* Saving rewrites the whole file, so a burst of registrations (thousands of port-add
+ * requests) is saved once, at most STATE_SAVE_DELAY_MS after its first request,
+ * instead of once per request.  Pending saves are flushed on every way out. */
+#define STATE_SAVE_DELAY_MS 50
+
+static void
+state_save_soon(struct dpud *dpud)
+{
+    if (!dpud->save_pending) {
+        dpud->save_pending = true;
+        poll_timer_start(dpud->loop, &dpud->save_timer, STATE_SAVE_DELAY_MS,
+                         save_timer_cb, dpud);
+    }
+}
+
+static void
+state_save_flush(struct dpud *dpud)
+{
+    if (dpud->save_pending) {
+        state_save(dpud);
+    }
 }
 
 static void
@@ -726,7 +760,7 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                                 : strerror(-error));
             return;
         }
-        state_save(dpud);
+        state_save_soon(dpud);
         dpud_schedule(dpud);
         ctl_reply(dpud->ctl, conn, id, json_object());
     } else if (!strcmp(method, "port-del")) {
@@ -747,7 +781,7 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                                 : strerror(-error));
             return;
         }
-        state_save(dpud);
+        state_save_soon(dpud);
         dpud_schedule(dpud);
         ctl_reply(dpud->ctl, conn, id, json_object());
     } else if (!strcmp(method, "representor-add")) {
@@ -776,7 +810,7 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
             ctl_reply_error(dpud->ctl, conn, id, error, strerror(-error));
             return;
         }
-        state_save(dpud);
+        state_save_soon(dpud);
         dpud_schedule(dpud);
         ctl_reply(dpud->ctl, conn, id, json_object());
     } else if (!strcmp(method, "exit")) {
@@ -929,6 +963,8 @@ dpud_destroy(struct dpud *dpud)
     if (!dpud) {
         return;
     }
+    state_save_flush(dpud);
+    poll_timer_stop(dpud->loop, &dpud->save_timer);
     exits_reply(dpud, -ECANCELED);
     ovsdb_cs_destroy(dpud->cs);
     ctl_server_destroy(dpud->ctl);
