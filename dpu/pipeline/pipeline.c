@@ -122,6 +122,12 @@ static int
 resolve_port_key(void *aux, const char *name, uint32_t *key)
 {
     const struct pl_dp_ctx *ctx = aux;
+    if (!strcmp(name, "none")) {
+        /* The name of "no port" (what get_fdb() and lookups that find nothing
+         * store), as ovn-controller resolves it. */
+        *key = 0;
+        return 0;
+    }
     const struct phys_port *port = phys_port_find(ctx->phys, name);
     if (port && port->dp == ctx->dp) {
         /* A port of another datapath does not exist here (a flow shared by several
@@ -1762,6 +1768,37 @@ env_port_sec(void *aux, const struct pkey *key, struct pkey_mask *wc, bool egres
     return true;
 }
 
+/* chk_lb_hairpin: whether a connection the load balancer DNATed goes back to its
+ * source, i.e. the backend chosen is the client itself.  ovn-controller's hairpin
+ * table matches ip.src == ip.dst == a backend of the VIP on a destination-NATed
+ * connection; conntrack DNATs only to a backend of the VIP the flow matched, so a
+ * destination-NATed packet whose source equals its destination is such a packet.
+ *
+ * chk_lb_hairpin_reply: ovn-controller answers it from flows that ct_snat_to_vip
+ * learns, one per hairpinned connection (the reversed tuple), so it is true only for
+ * the backend's replies on a connection already hairpinned.  ovnic keeps no such
+ * learned flows: it is false, which is exact for a walk with no earlier packet (a
+ * trace) and leaves such replies to the ct_snat zone's reverse NAT. */
+static bool
+env_lb_hairpin(void *aux, const struct pkey *key, struct pkey_mask *wc, bool reply)
+{
+    (void)aux;
+    if (reply) {
+        return false;
+    }
+    uint16_t type = (uint16_t)ps_read(key, wc, PKEY_F_ETH_TYPE);
+    bool ipv6 = type == 0x86dd;
+    if (type != 0x0800 && !ipv6) {
+        return false;
+    }
+    uint32_t state = (uint32_t)ps_read(key, wc, PKEY_F_CT_STATE);
+    if ((state & (CT_STATE_TRK | CT_STATE_DNAT)) != (CT_STATE_TRK | CT_STATE_DNAT)) {
+        return false;
+    }
+    return ps_read(key, wc, ipv6 ? PKEY_F_IP6_SRC : PKEY_F_IP4_SRC) ==
+           ps_read(key, wc, ipv6 ? PKEY_F_IP6_DST : PKEY_F_IP4_DST);
+}
+
 /* ---- Entry. ---- */
 
 /* The start of a walk: key, bytes (a new buffer, or NULL), datapath, port. */
@@ -1932,6 +1969,7 @@ pipeline_process(struct pipeline *p, const struct pipeline_input *in,
         .mac_binding = env_mac_binding,
         .fdb = env_fdb,
         .port_sec = env_port_sec,
+        .lb_hairpin = env_lb_hairpin,
         .aux = w,
         .select_id = p->cfg.select_id,
     };

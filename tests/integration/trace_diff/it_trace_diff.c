@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -238,12 +239,72 @@ filter_packets(struct gen_packet *packets, size_t *n)
 /* Agreement per category. */
 struct category {
     const char *name;
-    size_t total, agreed, no_oracle;
+    size_t total, agreed, no_oracle, limited;
 };
+
+/* Whether 'actions' holds "ct_snat;", conntrack SNAT without an address. */
+static bool
+has_addressless_ct_snat(const char *actions)
+{
+    for (const char *p = strstr(actions, "ct_snat"); p; p = strstr(p + 1, "ct_snat")) {
+        bool start = p == actions || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        const char *q = p + strlen("ct_snat");
+        while (*q == ' ') {
+            q++;
+        }
+        if (start && *q == ';') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whether datapath 'dp' has an l3gateway port (a gateway router). */
+static bool
+is_gateway_router(const struct gen_model *model, const char *dp)
+{
+    for (size_t i = 0; i < model->n_ports; i++) {
+        const struct gen_port *port = &model->ports[i];
+        if (port->type && !strcmp(port->type, "l3gateway") && port->datapath &&
+            !strcmp(port->datapath, dp)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The documented oracle limitation (docs/trace-diff.md): ovn-trace ends a path at
+ * "ct_snat;" without an address in a datapath that has an l3gateway port, where
+ * OpenFlow's ct(nat) goes on with the next table.  True if ovnic's walk 'json'
+ * executed such a flow and the oracle's verdict 'oracle' is part of ovnic's 'ovnic'
+ * (what is left of it when that path ends there). */
+static bool
+is_gateway_ct_snat_limitation(const struct gen_model *model, const json_t *json,
+                              const struct ovntrace_verdict *oracle,
+                              const struct ovntrace_verdict *ovnic)
+{
+    const json_t *trace = json_object_get(json, "trace");
+    const json_t *t;
+    size_t i;
+    bool hit = false;
+
+    json_array_foreach(trace, i, t)
+    {
+        const char *type = json_string_value(json_object_get(t, "type"));
+        const char *dp = json_string_value(json_object_get(t, "dp"));
+        const char *actions = json_string_value(json_object_get(t, "actions"));
+        if (type && !strcmp(type, "flow") && dp && actions &&
+            has_addressless_ct_snat(actions) && is_gateway_router(model, dp)) {
+            hit = true;
+            break;
+        }
+    }
+    return hit && ovntrace_verdict_is_part_of(oracle, ovnic);
+}
 
 static void
 count_category(struct category *cats, size_t *n_cats, const char *name, bool agreed,
-               bool no_oracle)
+               bool no_oracle, bool limited)
 {
     size_t i;
     for (i = 0; i < *n_cats && strcmp(cats[i].name, name); i++) {
@@ -255,6 +316,7 @@ count_category(struct category *cats, size_t *n_cats, const char *name, bool agr
     cats[i].total += !no_oracle;
     cats[i].agreed += agreed;
     cats[i].no_oracle += no_oracle;
+    cats[i].limited += limited;
 }
 
 static void
@@ -263,6 +325,7 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
     struct gen_model *model = load_model();
     struct gen_packet *packets;
     size_t n, agreed = 0, shown = 0, oracle_errors = 0, oracle_failed = 0, n_cats = 0;
+    size_t n_limited = 0, shown_limited = 0;
     struct category cats[64];
     struct servers sv = {0};
 
@@ -306,7 +369,7 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
                         p->microflow);
             }
             oracle_failed++;
-            count_category(cats, &n_cats, p->category, false, true);
+            count_category(cats, &n_cats, p->category, false, true, false);
             continue;
         }
         assert_int_equal(ret, 0);
@@ -318,16 +381,28 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
         if (pa) {
             oracle_errors++;
         }
+        bool limited = false;
         if (!pa && !pb) {
             same = ovntrace_verdict_equal(&a, &b);
+            limited = !same && is_gateway_ct_snat_limitation(model, ovnic[i], &a, &b);
         }
         agreed += same;
-        count_category(cats, &n_cats, p->category, same, false);
+        n_limited += limited;
+        count_category(cats, &n_cats, p->category, same, false, limited);
         if (!same && failed) {
-            fprintf(failed, "%s\t%s\t%s\t%s\t%s\n", p->category, p->datapath,
-                    p->microflow, p->ct ? p->ct : "-", p->lb_dst ? p->lb_dst : "-");
+            fprintf(failed, "%s\t%s\t%s\t%s\t%s%s\n", p->category, p->datapath,
+                    p->microflow, p->ct ? p->ct : "-", p->lb_dst ? p->lb_dst : "-",
+                    limited ? "\toracle limitation" : "");
         }
-        if (!same && shown < max_shown) {
+        if (limited && shown_limited < max_shown) {
+            fprintf(stderr,
+                    "\n--- oracle limitation %zu (%s, ovn-trace ends the path at "
+                    "\"ct_snat;\" in a gateway router): %s '%s'%s%s\n",
+                    shown_limited + 1, p->category, p->datapath, p->microflow,
+                    p->ct ? " --ct=" : "", p->ct ? p->ct : "");
+            shown_limited++;
+        }
+        if (!same && !limited && shown < max_shown) {
             char *fa = pa ? NULL : ovntrace_verdict_format(&a);
             char *fb = pb ? NULL : ovntrace_verdict_format(&b);
             const char *minimal = json_string_value(json_object_get(ovnic[i], "minimal"));
@@ -356,8 +431,13 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
 
     fprintf(stderr, "\nper category (agreed/total):\n");
     for (size_t i = 0; i < n_cats; i++) {
-        fprintf(stderr, "  %-18s %4zu/%zu\n", cats[i].name, cats[i].agreed,
-                cats[i].total);
+        if (cats[i].limited) {
+            fprintf(stderr, "  %-18s %4zu/%zu (%zu oracle limitation)\n", cats[i].name,
+                    cats[i].agreed, cats[i].total, cats[i].limited);
+        } else {
+            fprintf(stderr, "  %-18s %4zu/%zu\n", cats[i].name, cats[i].agreed,
+                    cats[i].total);
+        }
     }
     fprintf(stderr,
             "ovnic: %.1f s for %zu packets; ovn-trace: %.1f s (%zu daemon traces, %zu"
@@ -368,6 +448,11 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
     fprintf(stderr, "ovn-trace aborted on %zu packets (not compared)\n", oracle_failed);
     fprintf(stderr, "agreement: %zu/%zu (%.1f%%)\n", agreed, compared,
             compared ? 100.0 * agreed / compared : 0.0);
+    fprintf(stderr,
+            "oracle limitation (ovn-trace ends the path at \"ct_snat;\" in a gateway "
+            "router): %zu; agreement apart from it: %zu/%zu (%.1f%%)\n",
+            n_limited, agreed, compared - n_limited,
+            compared > n_limited ? 100.0 * agreed / (compared - n_limited) : 0.0);
 
     if (failed) {
         fclose(failed);
@@ -384,7 +469,7 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
 
     assert_int_equal(oracle_errors, 0);
     assert_true(filtered || compared >= MIN_COMPARED);
-    assert_int_equal(agreed, compared);
+    assert_int_equal(agreed + n_limited, compared);
 }
 
 int

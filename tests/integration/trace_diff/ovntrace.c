@@ -804,6 +804,38 @@ fields_free(struct ovntrace_field *fields, size_t n)
     free(fields);
 }
 
+static const char *
+input_get(const struct ovntrace_verdict *v, const char *name)
+{
+    for (size_t i = 0; i < v->n_input; i++) {
+        if (!strcmp(v->input[i].name, name)) {
+            return v->input[i].value;
+        }
+    }
+    return "0x0";
+}
+
+/* reject builds a TCP reset for TCP, an SCTP abort for SCTP, else an ICMP
+ * unreachable, as ovn-controller does; ovn-trace shows it under the name of what it
+ * builds.  Neither the pipeline nor a controller action changes the protocol, so the
+ * input's tells which. */
+static const char *
+reject_canonical_name(const struct ovntrace_verdict *v)
+{
+    const char *proto = input_get(v, "ip.proto");
+    const char *type = input_get(v, "eth.type");
+    if (!strcmp(proto, "0x6")) {
+        return "tcp_reset";
+    } else if (!strcmp(proto, "0x84")) {
+        return "sctp_abort";
+    } else if (!strcmp(type, "0x800")) {
+        return "icmp4";
+    } else if (!strcmp(type, "0x86dd")) {
+        return "icmp6";
+    }
+    return "reject";
+}
+
 static int
 verdict_add_ctrl(struct ovntrace_verdict *v, const char *name)
 {
@@ -813,7 +845,8 @@ verdict_add_ctrl(struct ovntrace_verdict *v, const char *name)
         return -ENOMEM;
     }
     v->ctrls = c;
-    c[v->n_ctrls] = strdup(ctrl_canonical_name(name));
+    c[v->n_ctrls] = strdup(!strcmp(name, "reject") ? reject_canonical_name(v)
+                                                   : ctrl_canonical_name(name));
     if (!c[v->n_ctrls]) {
         return -ENOMEM;
     }
@@ -1376,19 +1409,28 @@ output_match(const struct ovntrace_output *x, const struct ovntrace_output *y)
     return true;
 }
 
-bool
-ovntrace_verdict_equal(const struct ovntrace_verdict *a, const struct ovntrace_verdict *b)
+/* Whether 'a' and 'b' agree ('subset' false) or 'b' holds everything 'a' holds and
+ * perhaps more ('subset' true). */
+static bool
+verdict_compare(const struct ovntrace_verdict *a, const struct ovntrace_verdict *b,
+                bool subset)
 {
     bool ok = true;
 
     if (!fields_equal(a->input, a->n_input, b->input, b->n_input) ||
-        a->n_ctrls != b->n_ctrls || a->n_outputs != b->n_outputs) {
+        (!subset && (a->n_ctrls != b->n_ctrls || a->n_outputs != b->n_outputs))) {
         return false;
     }
+    /* Both lists are sorted: walk 'b' once for the names of 'a'. */
+    size_t k = 0;
     for (size_t i = 0; i < a->n_ctrls; i++) {
-        if (strcmp(a->ctrls[i], b->ctrls[i])) {
+        while (k < b->n_ctrls && strcmp(a->ctrls[i], b->ctrls[k]) > 0 && subset) {
+            k++;
+        }
+        if (k >= b->n_ctrls || strcmp(a->ctrls[i], b->ctrls[k])) {
             return false;
         }
+        k++;
     }
     bool *used = calloc(b->n_outputs ? b->n_outputs : 1, sizeof *used);
     if (!used) {
@@ -1406,6 +1448,19 @@ ovntrace_verdict_equal(const struct ovntrace_verdict *a, const struct ovntrace_v
     }
     free(used);
     return ok;
+}
+
+bool
+ovntrace_verdict_equal(const struct ovntrace_verdict *a, const struct ovntrace_verdict *b)
+{
+    return verdict_compare(a, b, false);
+}
+
+bool
+ovntrace_verdict_is_part_of(const struct ovntrace_verdict *part,
+                            const struct ovntrace_verdict *whole)
+{
+    return verdict_compare(part, whole, true);
 }
 
 /* Appends to the string '*s' (length '*len'). */

@@ -135,6 +135,12 @@ int ovntrace_verdict_from_json(const json_t *json, struct ovntrace_verdict *verd
 bool ovntrace_verdict_equal(const struct ovntrace_verdict *oracle,
                             const struct ovntrace_verdict *other);
 
+/** True if 'whole' holds all of 'part': the same input, every controller action of
+ * 'part', and an output pairing up (as in ovntrace_verdict_equal()) with each output
+ * of 'part'; 'whole' may hold more.  What a walk ended early shows of a full one. */
+bool ovntrace_verdict_is_part_of(const struct ovntrace_verdict *part,
+                                 const struct ovntrace_verdict *whole);
+
 /** Returns 'verdict' as text, one line each: "input F=V ...", "output PORT[ ctrl] F=V
  * ...", "ctrl NAME", or "drop" (caller owns; free()).  NULL if memory runs out. */
 char *ovntrace_verdict_format(const struct ovntrace_verdict *verdict);

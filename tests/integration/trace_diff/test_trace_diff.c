@@ -221,6 +221,10 @@ test_json_and_equal(void **state OVNIC_UNUSED)
     assert_true(ovntrace_verdict_equal(&oracle, &same));
     assert_false(ovntrace_verdict_equal(&oracle, &other));
     assert_false(ovntrace_verdict_equal(&oracle, &more));
+    assert_true(ovntrace_verdict_is_part_of(&oracle, &same));
+    assert_true(ovntrace_verdict_is_part_of(&oracle, &more));
+    assert_false(ovntrace_verdict_is_part_of(&more, &oracle));
+    assert_false(ovntrace_verdict_is_part_of(&oracle, &other));
 
     json_t *bad = json_pack("{s:[]}", "outputs");
     struct ovntrace_verdict v;
