@@ -1511,7 +1511,7 @@ usage(FILE *stream)
             "ovnic-dpud and to a real ovn-controller (with ovs-vswitchd, userspace\n"
             "datapath), each on a fresh OVN central, and times ovn-nbctl --wait=hv.\n"
             "--timeout: limit in seconds per convergence wait and for creating the OVS\n"
-            "interfaces (default 120); past it the row reads \"timeout\".\n");
+            "interfaces (default 600); past it the row reads \"timeout\".\n");
 }
 
 static int
@@ -1563,7 +1563,7 @@ parse_args(int argc, char *argv[], struct bench_opts *opts)
 int
 main(int argc, char *argv[])
 {
-    struct bench_opts opts = {.sizes = {1000, 10000}, .n_sizes = 2, .timeout_s = 120};
+    struct bench_opts opts = {.sizes = {1000, 10000}, .n_sizes = 2, .timeout_s = 600};
     struct result res[MAX_SIZES * N_SYSTEMS];
     int n_res = 0;
 
