@@ -187,6 +187,46 @@ esw_item_name(int type)
     return name_of(item_names, ARRAY_SIZE(item_names), type);
 }
 
+size_t
+esw_item_default_mask(int type, const void **default_mask)
+{
+    switch (type) {
+    case RTE_FLOW_ITEM_TYPE_ETH:
+        *default_mask = &rte_flow_item_eth_mask;
+        return sizeof(struct rte_flow_item_eth);
+    case RTE_FLOW_ITEM_TYPE_VLAN:
+        *default_mask = &rte_flow_item_vlan_mask;
+        return sizeof(struct rte_flow_item_vlan);
+    case RTE_FLOW_ITEM_TYPE_IPV4:
+        *default_mask = &rte_flow_item_ipv4_mask;
+        return sizeof(struct rte_flow_item_ipv4);
+    case RTE_FLOW_ITEM_TYPE_IPV6:
+        *default_mask = &rte_flow_item_ipv6_mask;
+        return sizeof(struct rte_flow_item_ipv6);
+    case RTE_FLOW_ITEM_TYPE_UDP:
+        *default_mask = &rte_flow_item_udp_mask;
+        return sizeof(struct rte_flow_item_udp);
+    case RTE_FLOW_ITEM_TYPE_TCP:
+        *default_mask = &rte_flow_item_tcp_mask;
+        return sizeof(struct rte_flow_item_tcp);
+    case RTE_FLOW_ITEM_TYPE_ICMP:
+        *default_mask = &rte_flow_item_icmp_mask;
+        return sizeof(struct rte_flow_item_icmp);
+    case RTE_FLOW_ITEM_TYPE_GENEVE:
+        *default_mask = &rte_flow_item_geneve_mask;
+        return sizeof(struct rte_flow_item_geneve);
+    case RTE_FLOW_ITEM_TYPE_GENEVE_OPT:
+        *default_mask = &rte_flow_item_geneve_opt_mask;
+        return sizeof(struct rte_flow_item_geneve_opt);
+    case RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT:
+    case RTE_FLOW_ITEM_TYPE_PORT_REPRESENTOR:
+        *default_mask = &rte_flow_item_ethdev_mask;
+        return sizeof(struct rte_flow_item_ethdev);
+    default:
+        return 0;
+    }
+}
+
 const char *
 esw_action_name(int type)
 {
@@ -347,11 +387,14 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     if (!item->spec) {
         return;
     }
+    const void *mask = item->mask;
+    if (!mask) {
+        esw_item_default_mask(item->type, &mask);
+    }
     switch (item->type) {
     case RTE_FLOW_ITEM_TYPE_ETH: {
         const struct rte_flow_item_eth *s = item->spec;
-        const struct rte_flow_item_eth *m =
-            item->mask ? item->mask : &rte_flow_item_eth_mask;
+        const struct rte_flow_item_eth *m = mask;
         FIELD("dst", s, m, hdr.dst_addr, V_MAC);
         FIELD("src", s, m, hdr.src_addr, V_MAC);
         FIELD("type", s, m, hdr.ether_type, V_HEX);
@@ -360,8 +403,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_VLAN: {
         const struct rte_flow_item_vlan *s = item->spec;
-        const struct rte_flow_item_vlan *m =
-            item->mask ? item->mask : &rte_flow_item_vlan_mask;
+        const struct rte_flow_item_vlan *m = mask;
         FIELD("tci", s, m, hdr.vlan_tci, V_UINT);
         FIELD("inner_type", s, m, hdr.eth_proto, V_HEX);
         fmt_uint_field(f, "has_more_vlan", s->has_more_vlan, m->has_more_vlan, 1);
@@ -369,8 +411,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_IPV4: {
         const struct rte_flow_item_ipv4 *s = item->spec;
-        const struct rte_flow_item_ipv4 *m =
-            item->mask ? item->mask : &rte_flow_item_ipv4_mask;
+        const struct rte_flow_item_ipv4 *m = mask;
         FIELD("version_ihl", s, m, hdr.version_ihl, V_HEX);
         FIELD("tos", s, m, hdr.type_of_service, V_UINT);
         FIELD("packet_id", s, m, hdr.packet_id, V_UINT);
@@ -383,8 +424,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_IPV6: {
         const struct rte_flow_item_ipv6 *s = item->spec;
-        const struct rte_flow_item_ipv6 *m =
-            item->mask ? item->mask : &rte_flow_item_ipv6_mask;
+        const struct rte_flow_item_ipv6 *m = mask;
         uint32_t sv = rte_be_to_cpu_32(s->hdr.vtc_flow);
         uint32_t mv = rte_be_to_cpu_32(m->hdr.vtc_flow);
         fmt_uint_field(f, "tc", sv >> 20 & 0xff, mv >> 20 & 0xff, 0xff);
@@ -397,16 +437,14 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_UDP: {
         const struct rte_flow_item_udp *s = item->spec;
-        const struct rte_flow_item_udp *m =
-            item->mask ? item->mask : &rte_flow_item_udp_mask;
+        const struct rte_flow_item_udp *m = mask;
         FIELD("src", s, m, hdr.src_port, V_UINT);
         FIELD("dst", s, m, hdr.dst_port, V_UINT);
         break;
     }
     case RTE_FLOW_ITEM_TYPE_TCP: {
         const struct rte_flow_item_tcp *s = item->spec;
-        const struct rte_flow_item_tcp *m =
-            item->mask ? item->mask : &rte_flow_item_tcp_mask;
+        const struct rte_flow_item_tcp *m = mask;
         FIELD("src", s, m, hdr.src_port, V_UINT);
         FIELD("dst", s, m, hdr.dst_port, V_UINT);
         FIELD("flags", s, m, hdr.tcp_flags, V_HEX);
@@ -414,8 +452,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_ICMP: {
         const struct rte_flow_item_icmp *s = item->spec;
-        const struct rte_flow_item_icmp *m =
-            item->mask ? item->mask : &rte_flow_item_icmp_mask;
+        const struct rte_flow_item_icmp *m = mask;
         FIELD("type", s, m, hdr.icmp_type, V_UINT);
         FIELD("code", s, m, hdr.icmp_code, V_UINT);
         FIELD("ident", s, m, hdr.icmp_ident, V_UINT);
@@ -424,8 +461,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_GENEVE: {
         const struct rte_flow_item_geneve *s = item->spec;
-        const struct rte_flow_item_geneve *m =
-            item->mask ? item->mask : &rte_flow_item_geneve_mask;
+        const struct rte_flow_item_geneve *m = mask;
         FIELD("vni", s, m, vni, V_UINT);
         FIELD("protocol", s, m, protocol, V_HEX);
         uint16_t sv = rte_be_to_cpu_16(s->ver_opt_len_o_c_rsvd0);
@@ -435,8 +471,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     }
     case RTE_FLOW_ITEM_TYPE_GENEVE_OPT: {
         const struct rte_flow_item_geneve_opt *s = item->spec;
-        const struct rte_flow_item_geneve_opt *m =
-            item->mask ? item->mask : &rte_flow_item_geneve_opt_mask;
+        const struct rte_flow_item_geneve_opt *m = mask;
         FIELD("class", s, m, option_class, V_HEX);
         FIELD("type", s, m, option_type, V_HEX);
         FIELD("length", s, m, option_len, V_UINT);
@@ -454,8 +489,7 @@ fmt_item(struct fmt *f, const struct rte_flow_item *item)
     case RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT:
     case RTE_FLOW_ITEM_TYPE_PORT_REPRESENTOR: {
         const struct rte_flow_item_ethdev *s = item->spec;
-        const struct rte_flow_item_ethdev *m =
-            item->mask ? item->mask : &rte_flow_item_ethdev_mask;
+        const struct rte_flow_item_ethdev *m = mask;
         fmt_uint_field(f,
                        item->type == RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT
                            ? "ethdev_port_id"

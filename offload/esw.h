@@ -345,6 +345,12 @@ int esw_rule_format(const struct rte_flow_attr *attr, const struct rte_flow_item
  * NULL if ovnic does not know it. */
 const char *esw_item_name(int type);
 
+/** The size of the rte_flow structure of item 'type' (spec, last and mask share it),
+ * with the mask rte_flow applies when an item has none in '*default_mask'.  Returns 0
+ * (and leaves '*default_mask' untouched) for an item without a default mask, such as
+ * VOID, END or CONNTRACK. */
+size_t esw_item_default_mask(int type, const void **default_mask);
+
 /** The testpmd name of action type 'type' ("jump", "raw_encap", "set_ipv4_src"), or
  * NULL if ovnic does not know it. */
 const char *esw_action_name(int type);

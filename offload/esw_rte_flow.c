@@ -265,47 +265,6 @@ esw_rte_flow_translate(const struct esw_rte_flow_xlate_cfg *cfg,
 /* ---------------------------------------------------------------------------------- */
 /* Template form. */
 
-/* The size of the item structure of 'type' and its rte_flow default mask, or 0. */
-static size_t
-item_mask_info(int type, const void **default_mask)
-{
-    switch (type) {
-    case RTE_FLOW_ITEM_TYPE_ETH:
-        *default_mask = &rte_flow_item_eth_mask;
-        return sizeof(struct rte_flow_item_eth);
-    case RTE_FLOW_ITEM_TYPE_VLAN:
-        *default_mask = &rte_flow_item_vlan_mask;
-        return sizeof(struct rte_flow_item_vlan);
-    case RTE_FLOW_ITEM_TYPE_IPV4:
-        *default_mask = &rte_flow_item_ipv4_mask;
-        return sizeof(struct rte_flow_item_ipv4);
-    case RTE_FLOW_ITEM_TYPE_IPV6:
-        *default_mask = &rte_flow_item_ipv6_mask;
-        return sizeof(struct rte_flow_item_ipv6);
-    case RTE_FLOW_ITEM_TYPE_UDP:
-        *default_mask = &rte_flow_item_udp_mask;
-        return sizeof(struct rte_flow_item_udp);
-    case RTE_FLOW_ITEM_TYPE_TCP:
-        *default_mask = &rte_flow_item_tcp_mask;
-        return sizeof(struct rte_flow_item_tcp);
-    case RTE_FLOW_ITEM_TYPE_ICMP:
-        *default_mask = &rte_flow_item_icmp_mask;
-        return sizeof(struct rte_flow_item_icmp);
-    case RTE_FLOW_ITEM_TYPE_GENEVE:
-        *default_mask = &rte_flow_item_geneve_mask;
-        return sizeof(struct rte_flow_item_geneve);
-    case RTE_FLOW_ITEM_TYPE_GENEVE_OPT:
-        *default_mask = &rte_flow_item_geneve_opt_mask;
-        return sizeof(struct rte_flow_item_geneve_opt);
-    case RTE_FLOW_ITEM_TYPE_REPRESENTED_PORT:
-    case RTE_FLOW_ITEM_TYPE_PORT_REPRESENTOR:
-        *default_mask = &rte_flow_item_ethdev_mask;
-        return sizeof(struct rte_flow_item_ethdev);
-    default:
-        return 0;
-    }
-}
-
 _Static_assert(sizeof(struct rte_flow_item_ipv6) <= ESW_RTE_FLOW_MASK_SLOT,
                "mask slot too small");
 _Static_assert(sizeof(struct rte_flow_item_tcp) <= ESW_RTE_FLOW_MASK_SLOT,
@@ -327,7 +286,7 @@ esw_rte_flow_template_build(const struct esw_rte_flow_rule *rule, uint32_t nb_fl
         const struct rte_flow_item *item = &rule->items[i];
         struct rte_flow_item *t = &out->items[i];
         const void *default_mask = NULL;
-        size_t size = item_mask_info(item->type, &default_mask);
+        size_t size = esw_item_default_mask(item->type, &default_mask);
         if (!size) {
             return xlate_error(error, -ENOTSUP, RTE_FLOW_ERROR_TYPE_ITEM, (int)i,
                                "item without a template mask");
@@ -442,7 +401,7 @@ esw_rte_flow_template_key(const struct esw_rte_flow_template *t, uint8_t *buf,
             continue;
         }
         const void *dflt;
-        key_put(&k, item->mask, item_mask_info(item->type, &dflt));
+        key_put(&k, item->mask, esw_item_default_mask(item->type, &dflt));
     }
     key_put32(&k, UINT32_MAX);
     for (size_t i = 0; t->actions[i].type != RTE_FLOW_ACTION_TYPE_END; i++) {

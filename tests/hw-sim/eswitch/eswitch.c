@@ -1013,45 +1013,40 @@ item_match(const uint8_t *pkt, const struct parsed *pp, const struct pkt_ctx *ct
         case RTE_FLOW_ITEM_TYPE_ETH:
             want = L_ETH;
             cmp = 14;
-            mask = mask ? mask : &rte_flow_item_eth_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_VLAN:
             want = L_VLAN;
             cmp = 4;
-            mask = mask ? mask : &rte_flow_item_vlan_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_IPV4:
             want = L_IPV4;
             cmp = 20;
-            mask = mask ? mask : &rte_flow_item_ipv4_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_IPV6:
             want = L_IPV6;
             cmp = 40;
-            mask = mask ? mask : &rte_flow_item_ipv6_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_UDP:
             want = L_UDP;
             cmp = 8;
-            mask = mask ? mask : &rte_flow_item_udp_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_TCP:
             want = L_TCP;
             cmp = 20;
-            mask = mask ? mask : &rte_flow_item_tcp_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_ICMP:
             want = L_ICMP;
             cmp = 8;
-            mask = mask ? mask : &rte_flow_item_icmp_mask;
             break;
         case RTE_FLOW_ITEM_TYPE_GENEVE:
             want = L_GENEVE;
             cmp = 8;
-            mask = mask ? mask : &rte_flow_item_geneve_mask;
             break;
         default:
             return false;
+        }
+        if (!mask) {
+            esw_item_default_mask(item->type, &mask);
         }
         int j;
         for (j = cursor; j < pp->n; j++) {
