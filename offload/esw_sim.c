@@ -10,7 +10,6 @@
  * Arguments: "socket=PATH[,timeout=MS]" (default timeout 10000 ms).  If the
  * connection breaks, the next operation connects again. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,24 +18,16 @@
 #include "offload/esw_wire.h"
 #include "shared/util/json.h"
 #include "shared/util/log.h"
-#include "shared/util/poll.h"
-#include "shared/util/stream.h"
+#include "shared/util/rpc_client.h"
 #include "shared/util/util.h"
 
 OVNIC_LOG_MODULE(esw_sim);
-
-#define SIM_MAX_REPLY ((size_t)64 << 20)
 
 struct esw_sim {
     struct esw up;
     char *socket_path;
     int timeout_ms;
-    struct stream *stream; /* NULL while disconnected. */
-    int64_t next_id;
-    char *buf; /* Received bytes not yet framed. */
-    size_t len;
-    size_t cap;
-    struct json_framer framer;
+    struct rpc_client *client; /* NULL while disconnected. */
 };
 
 static struct esw_sim *
@@ -50,130 +41,29 @@ esw_sim_cast(struct esw *esw)
 static void
 sim_disconnect(struct esw_sim *sim)
 {
-    stream_close(sim->stream);
-    sim->stream = NULL;
-    sim->len = 0;
-    json_framer_init(&sim->framer);
-}
-
-static int
-sim_wait(struct esw_sim *sim, bool want_send, uint64_t deadline)
-{
-    uint64_t now = time_msec();
-    uint32_t events;
-    struct pollfd pfd;
-    int n;
-
-    if (now >= deadline) {
-        return -ETIMEDOUT;
-    }
-    events = stream_poll_events(sim->stream, want_send);
-    pfd.fd = stream_fd(sim->stream);
-    pfd.events = (short)((events & OVNIC_POLL_IN ? POLLIN : 0) |
-                         (events & OVNIC_POLL_OUT ? POLLOUT : 0));
-    n = poll(&pfd, 1, (int)(deadline - now));
-    if (n < 0) {
-        return errno == EINTR ? 0 : -errno;
-    }
-    return n == 0 ? -ETIMEDOUT : 0;
+    rpc_client_close(sim->client);
+    sim->client = NULL;
 }
 
 /* Connects if disconnected; fails with 'code'. */
 static int
 sim_connect(struct esw_sim *sim, int code, struct esw_error *error)
 {
-    uint64_t deadline = time_msec() + (uint64_t)sim->timeout_ms;
-    struct ovnic_err err = {0};
     char remote[4200];
     int retval;
 
-    if (sim->stream) {
+    if (sim->client) {
         return 0;
     }
     snprintf(remote, sizeof remote, "unix:%s", sim->socket_path);
-    retval = stream_open(remote, NULL, &sim->stream, &err);
-    while (!retval && (retval = stream_connect(sim->stream)) == -EAGAIN) {
-        retval = sim_wait(sim, true, deadline);
-    }
+    retval = rpc_client_open(remote, sim->timeout_ms, &sim->client, NULL);
     if (retval) {
-        sim_disconnect(sim);
+        sim->client = NULL;
         return esw_error_set(error, code, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, -1,
                              "simulated NIC unreachable", "%s: %s", sim->socket_path,
                              strerror(-retval));
     }
     return 0;
-}
-
-static int
-sim_send_all(struct esw_sim *sim, const char *data, size_t len, uint64_t deadline)
-{
-    while (len) {
-        ssize_t n = stream_send(sim->stream, data, len);
-
-        if (n == -EAGAIN) {
-            int retval = sim_wait(sim, true, deadline);
-
-            if (retval) {
-                return retval;
-            }
-            continue;
-        }
-        if (n < 0) {
-            return (int)n;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int
-sim_recv_value(struct esw_sim *sim, json_t **value, uint64_t deadline)
-{
-    for (;;) {
-        size_t used;
-        ssize_t n;
-        int retval;
-
-        if (sim->len) {
-            retval =
-                json_framer_parse(&sim->framer, sim->buf, sim->len, value, &used, NULL);
-            if (!retval) {
-                memmove(sim->buf, sim->buf + used, sim->len - used);
-                sim->len -= used;
-                return 0;
-            }
-            if (retval != -EAGAIN) {
-                return -EPROTO;
-            }
-        }
-        if (sim->cap - sim->len < 4096) {
-            size_t cap = sim->cap ? sim->cap * 2 : 16384;
-            char *buf;
-
-            if (cap > SIM_MAX_REPLY) {
-                return -EMSGSIZE;
-            }
-            buf = realloc(sim->buf, cap);
-            if (!buf) {
-                return -ENOMEM;
-            }
-            sim->buf = buf;
-            sim->cap = cap;
-        }
-        n = stream_recv(sim->stream, sim->buf + sim->len, sim->cap - sim->len);
-        if (n == -EAGAIN) {
-            retval = sim_wait(sim, false, deadline);
-            if (retval) {
-                return retval;
-            }
-            continue;
-        }
-        if (n <= 0) {
-            return n == 0 ? -ECONNRESET : (int)n;
-        }
-        sim->len += (size_t)n;
-    }
 }
 
 /* Converts an error reply of ovnic-nicsim into 'error'. */
@@ -216,10 +106,8 @@ sim_call(struct esw_sim *sim, const char *method, json_t *arg, json_t **result,
          struct esw_error *error)
 {
     static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 5);
-    uint64_t deadline = time_msec() + (uint64_t)sim->timeout_ms;
-    int64_t id = sim->next_id++;
-    json_t *request;
-    char *text;
+    const json_t *res, *rerr;
+    json_t *params, *reply;
     int retval;
 
     retval = sim_connect(sim, -EIO, error);
@@ -227,48 +115,32 @@ sim_call(struct esw_sim *sim, const char *method, json_t *arg, json_t **result,
         json_decref(arg);
         return retval;
     }
-    request = json_pack("{s:s,s:[o*],s:I}", "method", method, "params", arg, "id",
-                        (json_int_t)id);
-    text = request ? json_to_string(request) : NULL;
-    json_decref(request);
-    if (!text) {
+    params = arg ? json_pack("[o]", arg) : json_array();
+    retval =
+        params ? rpc_client_call(sim->client, method, params, &reply, NULL) : -ENOMEM;
+    if (retval == -ENOMEM && rpc_client_is_connected(sim->client)) {
         return esw_error_set(error, -ENOMEM, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, -1,
                              "out of memory", NULL);
     }
-    retval = sim_send_all(sim, text, strlen(text), deadline);
-    free(text);
-    while (!retval) {
-        const json_t *reply_id, *res, *rerr;
-        json_t *reply;
-
-        retval = sim_recv_value(sim, &reply, deadline);
-        if (retval) {
-            break;
-        }
-        reply_id = json_object_get(reply, "id");
-        if (!json_is_integer(reply_id) || json_integer_value(reply_id) != id) {
-            json_decref(reply); /* A reply to a request that timed out earlier. */
-            continue;
-        }
-        rerr = json_object_get(reply, "error");
-        res = json_object_get(reply, "result");
-        if (rerr && !json_is_null(rerr)) {
-            retval = sim_reply_error(rerr, error);
-        } else if (!res) {
-            retval =
-                esw_error_set(error, -EIO, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, -1,
-                              "malformed reply from the simulated NIC", "%s", method);
-        } else {
-            *result = json_incref((json_t *)res);
-        }
-        json_decref(reply);
-        return retval;
+    if (retval) {
+        OLOG_WARN_RL(&rl, "%s: %s: %s", sim->socket_path, method, strerror(-retval));
+        sim_disconnect(sim);
+        return esw_error_set(error, -EIO, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, -1,
+                             "simulated NIC unreachable", "%s: %s", method,
+                             strerror(-retval));
     }
-    OLOG_WARN_RL(&rl, "%s: %s: %s", sim->socket_path, method, strerror(-retval));
-    sim_disconnect(sim);
-    return esw_error_set(error, -EIO, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, -1,
-                         "simulated NIC unreachable", "%s: %s", method,
-                         strerror(-retval));
+    rerr = json_object_get(reply, "error");
+    res = json_object_get(reply, "result");
+    if (rerr && !json_is_null(rerr)) {
+        retval = sim_reply_error(rerr, error);
+    } else if (!res) {
+        retval = esw_error_set(error, -EIO, RTE_FLOW_ERROR_TYPE_UNSPECIFIED, -1,
+                               "malformed reply from the simulated NIC", "%s", method);
+    } else {
+        *result = json_incref((json_t *)res);
+    }
+    json_decref(reply);
+    return retval;
 }
 
 static int
@@ -366,8 +238,6 @@ sim_open(const char *args, struct esw **espp, struct esw_error *error)
                              "out of memory", NULL);
     }
     sim->timeout_ms = 10000;
-    sim->next_id = 1;
-    json_framer_init(&sim->framer);
     for (tok = strtok_r(copy, ",", &save); tok && !retval;
          tok = strtok_r(NULL, ",", &save)) {
         if (!strncmp(tok, "socket=", 7) && tok[7]) {
@@ -413,7 +283,6 @@ sim_close(struct esw *esw)
     struct esw_sim *sim = esw_sim_cast(esw);
 
     sim_disconnect(sim);
-    free(sim->buf);
     free(sim->socket_path);
     free(sim);
 }

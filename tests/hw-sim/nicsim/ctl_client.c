@@ -2,54 +2,22 @@
 #include "tests/hw-sim/nicsim/ctl_client.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shared/util/json.h"
-#include "shared/util/poll.h"
-#include "shared/util/stream.h"
-#include "shared/util/util.h"
+#include "shared/util/rpc_client.h"
 
 struct nicsim_client {
-    struct stream *stream;
-    int timeout_ms;
-    int64_t next_id;
-    char *buf; /* Received bytes not yet framed. */
-    size_t len;
-    size_t cap;
-    struct json_framer framer;
+    struct rpc_client *rpc;
 };
-
-static int
-wait_for(struct nicsim_client *c, bool want_send, uint64_t deadline)
-{
-    struct pollfd pfd;
-    uint64_t now = time_msec();
-    uint32_t events;
-    int n;
-
-    if (now >= deadline) {
-        return -ETIMEDOUT;
-    }
-    events = stream_poll_events(c->stream, want_send);
-    pfd.fd = stream_fd(c->stream);
-    pfd.events = (short)((events & OVNIC_POLL_IN ? POLLIN : 0) |
-                         (events & OVNIC_POLL_OUT ? POLLOUT : 0));
-    n = poll(&pfd, 1, (int)(deadline - now));
-    if (n < 0 && errno != EINTR) {
-        return -errno;
-    }
-    return n == 0 ? -ETIMEDOUT : 0;
-}
 
 int
 nicsim_client_open(const char *path, int timeout_ms, struct nicsim_client **clientp,
                    struct ovnic_err *err)
 {
     struct nicsim_client *c;
-    uint64_t deadline;
     char remote[4200];
     int error;
 
@@ -60,25 +28,11 @@ nicsim_client_open(const char *path, int timeout_ms, struct nicsim_client **clie
     if (!c) {
         return -ENOMEM;
     }
-    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
-    c->next_id = 1;
-    json_framer_init(&c->framer);
-    error = stream_open(remote, NULL, &c->stream, err);
-    if (error) {
-        free(c);
-        return error;
-    }
-    deadline = time_msec() + (uint64_t)c->timeout_ms;
-    while ((error = stream_connect(c->stream)) == -EAGAIN) {
-        error = wait_for(c, true, deadline);
-        if (error) {
-            break;
-        }
-    }
+    error = rpc_client_open(remote, timeout_ms > 0 ? timeout_ms : 10000, &c->rpc, err);
     if (error) {
         ovnic_err_set(err, error, "nicsim", "cannot connect to the control socket", "%s",
                       path);
-        nicsim_client_close(c);
+        free(c);
         return error;
     }
     *clientp = c;
@@ -89,85 +43,8 @@ void
 nicsim_client_close(struct nicsim_client *c)
 {
     if (c) {
-        stream_close(c->stream);
-        free(c->buf);
+        rpc_client_close(c->rpc);
         free(c);
-    }
-}
-
-static int
-send_all(struct nicsim_client *c, const char *data, size_t len, uint64_t deadline)
-{
-    while (len) {
-        ssize_t n = stream_send(c->stream, data, len);
-
-        if (n == -EAGAIN) {
-            int error = wait_for(c, true, deadline);
-
-            if (error) {
-                return error;
-            }
-            continue;
-        }
-        if (n < 0) {
-            return (int)n;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Receives the next complete JSON value. */
-static int
-recv_value(struct nicsim_client *c, json_t **value, uint64_t deadline,
-           struct ovnic_err *err)
-{
-    for (;;) {
-        size_t used;
-        ssize_t n;
-        int error;
-
-        if (c->len) {
-            error = json_framer_parse(&c->framer, c->buf, c->len, value, &used, err);
-            if (!error) {
-                memmove(c->buf, c->buf + used, c->len - used);
-                c->len -= used;
-                return 0;
-            }
-            if (error != -EAGAIN) {
-                return -EPROTO;
-            }
-        }
-        if (c->cap - c->len < 4096) {
-            size_t cap = c->cap ? c->cap * 2 : 8192;
-            char *buf;
-
-            if (cap > ((size_t)64 << 20)) {
-                return -EMSGSIZE;
-            }
-            buf = realloc(c->buf, cap);
-            if (!buf) {
-                return -ENOMEM;
-            }
-            c->buf = buf;
-            c->cap = cap;
-        }
-        n = stream_recv(c->stream, c->buf + c->len, c->cap - c->len);
-        if (n == -EAGAIN) {
-            error = wait_for(c, false, deadline);
-            if (error) {
-                return error;
-            }
-            continue;
-        }
-        if (n == 0) {
-            return -ECONNRESET;
-        }
-        if (n < 0) {
-            return (int)n;
-        }
-        c->len += (size_t)n;
     }
 }
 
@@ -196,58 +73,26 @@ int
 nicsim_client_call(struct nicsim_client *c, const char *method, json_t *params,
                    json_t **result, struct ovnic_err *err)
 {
-    uint64_t deadline = time_msec() + (uint64_t)c->timeout_ms;
-    int64_t id = c->next_id++;
-    json_t *request;
-    char *text;
+    const json_t *res;
+    const json_t *rerr;
+    json_t *reply;
     int error;
 
-    if (!params) {
-        params = json_array();
-    }
-    request = json_pack("{s:s,s:o,s:I}", "method", method, "params", params, "id",
-                        (json_int_t)id);
-    if (!request) {
-        return -ENOMEM;
-    }
-    text = json_to_string(request);
-    json_decref(request);
-    if (!text) {
-        return -ENOMEM;
-    }
-    error = send_all(c, text, strlen(text), deadline);
-    free(text);
+    error = rpc_client_call(c->rpc, method, params, &reply, err);
     if (error) {
-        return ovnic_err_set(err, error, "nicsim", "cannot send request", "%s", method);
+        return ovnic_err_set(err, error, "nicsim", "no reply", "%s", method);
     }
-    for (;;) {
-        const json_t *reply_id;
-        const json_t *res;
-        const json_t *rerr;
-        json_t *reply;
-
-        error = recv_value(c, &reply, deadline, err);
-        if (error) {
-            return ovnic_err_set(err, error, "nicsim", "no reply", "%s", method);
-        }
-        reply_id = json_object_get(reply, "id");
-        if (!json_is_integer(reply_id) || json_integer_value(reply_id) != id) {
-            json_decref(reply); /* A notification, or a late reply: not ours. */
-            continue;
-        }
-        rerr = json_object_get(reply, "error");
-        res = json_object_get(reply, "result");
-        if (rerr && !json_is_null(rerr)) {
-            error = reply_error(rerr, err);
-        } else if (!res) {
-            error =
-                ovnic_err_set(err, -EPROTO, "nicsim", "malformed reply", "%s", method);
-        } else {
-            *result = json_incref((json_t *)res);
-        }
-        json_decref(reply);
-        return error;
+    rerr = json_object_get(reply, "error");
+    res = json_object_get(reply, "result");
+    if (rerr && !json_is_null(rerr)) {
+        error = reply_error(rerr, err);
+    } else if (!res) {
+        error = ovnic_err_set(err, -EPROTO, "nicsim", "malformed reply", "%s", method);
+    } else {
+        *result = json_incref((json_t *)res);
     }
+    json_decref(reply);
+    return error;
 }
 
 char *
