@@ -766,6 +766,37 @@ branch_bytes(struct walk *w, const struct branch *b, size_t n_changes, size_t ex
     return buf;
 }
 
+/* Makes the bytes of output 'o' follow its key where conntrack rewrote the packet:
+ * NAT and load balancing change the key's addresses and ports (the tracker's doing,
+ * not header changes of the walk), so those are written into the frame too. */
+static void
+output_bytes_follow_nat(struct walk *w, struct pipeline_output *o)
+{
+    static const enum pkey_field_id nat_fields[] = {
+        PKEY_F_IP4_SRC, PKEY_F_IP4_DST, PKEY_F_IP6_SRC, PKEY_F_IP6_DST,  PKEY_F_TCP_SRC,
+        PKEY_F_TCP_DST, PKEY_F_UDP_SRC, PKEY_F_UDP_DST, PKEY_F_SCTP_SRC, PKEY_F_SCTP_DST,
+    };
+    struct pkey parsed;
+
+    if (!o->packet || packet_parse(o->packet, o->len, 0, &parsed, NULL, NULL, NULL)) {
+        return;
+    }
+    exec_result_init(&w->tmp, NULL);
+    for (size_t i = 0; i < ARRAY_SIZE(nat_fields); i++) {
+        enum pkey_field_id id = nat_fields[i];
+        lex_u128 want = pkey_field_get(&o->key, id);
+        if (pkey_field_get(&parsed, id) != want && w->tmp.n_changes < EXEC_MAX_CHANGES) {
+            w->tmp.changes[w->tmp.n_changes++] =
+                (struct exec_change){.field = id, .value = want, .mask = field_all(id)};
+        }
+    }
+    if (w->tmp.n_changes && ctrl_packet_apply(o->packet, o->len, &w->tmp, 0, NULL)) {
+        free(o->packet);
+        o->packet = NULL;
+        o->len = 0;
+    }
+}
+
 static void
 add_output(struct walk *w, struct branch *b, enum pipeline_output_type type,
            const struct phys_port *port, uint32_t port_key, const char *name,
@@ -787,6 +818,7 @@ add_output(struct walk *w, struct branch *b, enum pipeline_output_type type,
     o->vlan = -1;
     int error;
     o->packet = branch_bytes(w, b, SIZE_MAX, 0, &o->len, &error);
+    output_bytes_follow_nat(w, o);
     struct megaflow_action a = {
         .type = MEGAFLOW_ACT_OUTPUT, .port_key = port_key, .vlan = -1};
     snprintf(a.port, sizeof a.port, "%s", name);

@@ -35,6 +35,7 @@ port_free(struct gen_port *p)
     for (size_t i = 0; i < p->n_ip6; i++) {
         free(p->ip6[i]);
     }
+    free(p->ps_subnets);
 }
 
 static void
@@ -198,6 +199,96 @@ gen_model_add_nat(struct gen_model *m, const char *external_ip)
     return strv_add(&m->nat_ips, &m->n_nat_ips, external_ip);
 }
 
+/* Parses "IP/PLEN" into 'sn'.  True if it is a network: a prefix shorter than the
+ * address with every host bit zero. */
+static bool
+subnet_parse(const char *text, struct gen_subnet *sn)
+{
+    char ip[64];
+    const char *slash = strchr(text, '/');
+    size_t len = slash ? (size_t)(slash - text) : 0;
+    char *end;
+
+    if (!slash || len >= sizeof ip) {
+        return false;
+    }
+    memcpy(ip, text, len);
+    ip[len] = '\0';
+    memset(sn, 0, sizeof *sn);
+    sn->ipv6 = strchr(ip, ':') != NULL;
+    if (inet_pton(sn->ipv6 ? AF_INET6 : AF_INET, ip, sn->addr) != 1) {
+        return false;
+    }
+    long plen = strtol(slash + 1, &end, 10);
+    int width = sn->ipv6 ? 128 : 32;
+    if (*end || end == slash + 1 || plen < 0 || plen >= width) {
+        return false;
+    }
+    sn->plen = (int)plen;
+    for (int bit = sn->plen; bit < width; bit++) {
+        if (sn->addr[bit / 8] & (0x80 >> (bit % 8))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+gen_subnet_contains_host(const struct gen_subnet *sn, const char *text)
+{
+    uint8_t a[16] = {0};
+    int width = sn->ipv6 ? 128 : 32;
+
+    if (inet_pton(sn->ipv6 ? AF_INET6 : AF_INET, text, a) != 1 ||
+        !memcmp(a, sn->addr, (size_t)width / 8)) {
+        return false;
+    }
+    for (int bit = 0; bit < sn->plen; bit++) {
+        uint8_t m = 0x80 >> (bit % 8);
+        if ((a[bit / 8] & m) != (sn->addr[bit / 8] & m)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+int
+gen_model_add_port_security(struct gen_model *m, const char *port, const char *entry)
+{
+    struct gen_port *p = NULL;
+    char *copy, *save = NULL;
+    int ret = 0;
+
+    for (size_t i = 0; i < m->n_ports && !p; i++) {
+        if (!strcmp(m->ports[i].name, port)) {
+            p = &m->ports[i];
+        }
+    }
+    if (!p) {
+        return -ENOENT;
+    }
+    copy = strdup(entry);
+    if (!copy) {
+        return -ENOMEM;
+    }
+    for (char *w = strtok_r(copy, " ", &save); w && !ret;
+         w = strtok_r(NULL, " ", &save)) {
+        struct gen_subnet sn;
+        if (!subnet_parse(w, &sn)) {
+            continue;
+        }
+        struct gen_subnet *v = realloc(p->ps_subnets, (p->n_ps_subnets + 1) * sizeof *v);
+        if (!v) {
+            ret = -ENOMEM;
+            break;
+        }
+        v[p->n_ps_subnets++] = sn;
+        p->ps_subnets = v;
+    }
+    free(copy);
+    return ret;
+}
+
 /* Splits "IP:PORT", "[IP6]:PORT" or "IP" into 'ip' and '*port'. */
 static int
 split_ip_port(const char *s, char *ip, size_t size, int *port)
@@ -306,6 +397,38 @@ add_lb_row(struct gen_model *m, const struct ovsdb_replica *sb,
     return ret;
 }
 
+static int
+datapath_cmp(const void *a_, const void *b_)
+{
+    const struct gen_datapath *a = a_, *b = b_;
+    return strcmp(a->name, b->name);
+}
+
+static int
+port_cmp(const void *a_, const void *b_)
+{
+    const struct gen_port *a = a_, *b = b_;
+    return strcmp(a->name, b->name);
+}
+
+static int
+vip_cmp(const void *a_, const void *b_)
+{
+    const struct gen_vip *a = a_, *b = b_;
+    int c = strcmp(a->ip, b->ip);
+    if (!c) {
+        c = (a->port > b->port) - (a->port < b->port);
+    }
+    return c ? c : strcmp(a->proto, b->proto);
+}
+
+static int
+str_cmp(const void *a_, const void *b_)
+{
+    const char *const *a = a_, *const *b = b_;
+    return strcmp(*a, *b);
+}
+
 int
 gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp)
 {
@@ -343,6 +466,12 @@ gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp
             ovsdb_datum_get_string(ovsdb_row_get(row, "type"), ""),
             macs && macs->n ? macs->keys[0].string : NULL,
             ovsdb_datum_map_get_string(ovsdb_row_get(row, "options"), "peer", NULL));
+        const struct ovsdb_datum *ps = ovsdb_row_get(row, "port_security");
+        for (size_t i = 0; !ret && ps && i < ps->n; i++) {
+            ret = gen_model_add_port_security(
+                m, ovsdb_datum_get_string(ovsdb_row_get(row, "logical_port"), ""),
+                ps->keys[i].string);
+        }
     }
     if (lbs) {
         OVSDB_TABLE_FOR_EACH_ROW (row, lbs) {
@@ -355,6 +484,16 @@ gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp
         gen_model_destroy(m);
         return ret;
     }
+    /* Row order in a replica follows the rows' uuids, which differ between runs: the
+     * model is put in name order so that the same topology and seed give the same
+     * packets. */
+    qsort(m->datapaths, m->n_datapaths, sizeof *m->datapaths, datapath_cmp);
+    qsort(m->ports, m->n_ports, sizeof *m->ports, port_cmp);
+    qsort(m->vips, m->n_vips, sizeof *m->vips, vip_cmp);
+    for (size_t i = 0; i < m->n_vips; i++) {
+        qsort(m->vips[i].datapaths, m->vips[i].n_datapaths, sizeof(char *), str_cmp);
+    }
+    qsort(m->nat_ips, m->n_nat_ips, sizeof *m->nat_ips, str_cmp);
     *modelp = m;
     return 0;
 }

@@ -28,6 +28,17 @@ struct ovsdb_replica;
 
 #define GEN_MAX_ADDRS 8
 
+/* An IPv4 or IPv6 network. */
+struct gen_subnet {
+    bool ipv6;
+    uint8_t addr[16]; /* Network byte order; IPv4 in the first 4 bytes. */
+    int plen;
+};
+
+/** True if 'ip' (text, IPv4 or IPv6) lies in 'subnet' and is not the network address
+ * itself. */
+bool gen_subnet_contains_host(const struct gen_subnet *subnet, const char *ip);
+
 /* A logical port and what the SB says of it. */
 struct gen_port {
     char *name;
@@ -42,6 +53,12 @@ struct gen_port {
     char *ip6[GEN_MAX_ADDRS];
     int ip6_plen[GEN_MAX_ADDRS];
     size_t n_ip6;
+
+    /* Port_Binding.port_security addresses written as a network ("10.9.0.0/24": a
+     * prefix shorter than the address, host part zero), which admit the whole
+     * subnet. */
+    struct gen_subnet *ps_subnets;
+    size_t n_ps_subnets;
 };
 
 struct gen_datapath {
@@ -86,6 +103,12 @@ int gen_model_add_datapath(struct gen_model *model, const char *name, bool is_ro
 int gen_model_add_port(struct gen_model *model, const char *name, const char *datapath,
                        const char *type, const char *mac_column, const char *peer);
 int gen_model_add_nat(struct gen_model *model, const char *external_ip);
+
+/** Adds to port 'port' (added before) the network addresses of Port_Binding
+ * .port_security entry 'entry' ("MAC [IP[/PLEN]...]"); other addresses are ignored.
+ * Errors: -ENOENT (no such port), -ENOMEM. */
+int gen_model_add_port_security(struct gen_model *model, const char *port,
+                                const char *entry);
 
 /** Adds VIP 'vip' ("IP:PORT", "[IP6]:PORT" or "IP") of protocol 'proto' with backends
  * 'backends' (comma-separated, as in Load_Balancer.vips) on 'datapath'.  Errors:

@@ -298,6 +298,40 @@ sample_model(void)
     return m;
 }
 
+/* Network-form port security addresses: kept with their prefix; host addresses and
+ * malformed words are not networks. */
+static void
+test_port_security_subnets(void **state OVNIC_UNUSED)
+{
+    struct gen_model *m = sample_model();
+    const char *name = m->ports[0].name;
+    const struct gen_port *p = &m->ports[0];
+
+    assert_int_equal(gen_model_add_port_security(m, "no-such-port", "0a:00:00:00:00:01"),
+                     -ENOENT);
+    assert_int_equal(
+        gen_model_add_port_security(m, name,
+                                    "0a:00:00:09:00:13 10.9.0.0/24 10.8.0.5/24 10.7.0.1 "
+                                    "fd00:9::/64 fd00:8::1/64 10.6.0.0/33 x/8 10.5.0.0/"),
+        0);
+    p = &m->ports[0];
+    assert_int_equal(p->n_ps_subnets, 2);
+    assert_false(p->ps_subnets[0].ipv6);
+    assert_int_equal(p->ps_subnets[0].plen, 24);
+    assert_true(p->ps_subnets[1].ipv6);
+    assert_int_equal(p->ps_subnets[1].plen, 64);
+
+    assert_true(gen_subnet_contains_host(&p->ps_subnets[0], "10.9.0.13"));
+    assert_true(gen_subnet_contains_host(&p->ps_subnets[0], "10.9.0.255"));
+    assert_false(gen_subnet_contains_host(&p->ps_subnets[0], "10.9.0.0"));
+    assert_false(gen_subnet_contains_host(&p->ps_subnets[0], "10.9.1.13"));
+    assert_false(gen_subnet_contains_host(&p->ps_subnets[0], "fd00:9::13"));
+    assert_false(gen_subnet_contains_host(&p->ps_subnets[0], "not-an-address"));
+    assert_true(gen_subnet_contains_host(&p->ps_subnets[1], "fd00:9::13"));
+    assert_false(gen_subnet_contains_host(&p->ps_subnets[1], "fd00:a::13"));
+    gen_model_destroy(m);
+}
+
 static void
 test_generator(void **state OVNIC_UNUSED)
 {
@@ -374,6 +408,7 @@ main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_json_and_equal),
         cmocka_unit_test(test_partial_ctrl_output),
+        cmocka_unit_test(test_port_security_subnets),
         cmocka_unit_test(test_generator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
