@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dpu/pipeline/packet.h"
@@ -1034,5 +1035,788 @@ ctrl_mac_binding_get(const struct exec_ctrl *c, struct ctrl_mac_binding *mb)
     mb->ipv6 = c->type == ACTION_PUT_ND;
     mb->ip = c->args[1];
     putn(mb->mac, 6, c->args[2]);
+    return 0;
+}
+
+/* ---- Replies that replace the request's payload. ---- */
+
+/* Where the payload of 'f' ends: the UDP length when it is shorter than the IP
+ * datagram. */
+static size_t
+udp_end(const uint8_t *pkt, const struct frame *f)
+{
+    size_t udp_len = get16(pkt + f->lay.l4 + 4);
+    size_t end = f->lay.end;
+    if (udp_len >= UDP_LEN && f->lay.l4 + udp_len < end) {
+        end = f->lay.l4 + udp_len;
+    }
+    return end;
+}
+
+/* Copies the request's headers up to its L4 header into 'out'; the new L4 header and
+ * payload go at 'out + *l4ofs'.  Returns -ENOSPC if not even those headers fit. */
+static int
+reply_start(const uint8_t *pkt, const struct frame *f, uint8_t *out, size_t size,
+            size_t *l4ofs)
+{
+    size_t n = f->lay.l4 - f->lay.l2;
+    if (size < n) {
+        return -ENOSPC;
+    }
+    memcpy(out, pkt + f->lay.l2, n);
+    *l4ofs = n;
+    return 0;
+}
+
+/* With 'l4_len' bytes of L4 header and payload written at 'out + l4ofs': sets the IP
+ * and UDP lengths and recomputes the checksums. */
+static int
+reply_finish(uint8_t *out, const struct frame *f, size_t l4ofs, size_t l4_len,
+             struct ovnic_err *err)
+{
+    size_t l3ofs = f->lay.l3 - f->lay.l2;
+    uint8_t *l3 = out + l3ofs;
+    uint8_t *l4 = out + l4ofs;
+    size_t ip_len = l4ofs - l3ofs + l4_len;
+
+    if (ip_len > 0xffff) {
+        return ERR(err, -EINVAL, "reply too long", "%zu bytes", ip_len);
+    }
+    if (f->ipv4) {
+        put16(l3 + 2, (uint16_t)ip_len);
+        put16(l3 + 10, 0);
+        put16(l3 + 10, ctrl_csum(l3, l4ofs - l3ofs, 0));
+    } else {
+        put16(l3 + 4, (uint16_t)(ip_len - IP6_LEN));
+    }
+    uint8_t proto = f->key.f.ip_proto;
+    if (proto == 17) {
+        put16(l4 + 4, (uint16_t)l4_len);
+        put16(l4 + 6, 0);
+        uint16_t c = ctrl_csum(l4, l4_len, pseudo_sum(l3, f->ipv6, 17, l4_len));
+        put16(l4 + 6, c ? c : 0xffff);
+    } else {
+        put16(l4 + 2, 0);
+        put16(l4 + 2, ctrl_csum(l4, l4_len, pseudo_sum(l3, true, 58, l4_len)));
+    }
+    return 0;
+}
+
+static void
+ob_put16(struct obuf *b, uint16_t v)
+{
+    uint8_t t[2];
+    put16(t, v);
+    ob_put(b, t, 2);
+}
+
+static void
+ob_put32(struct obuf *b, uint32_t v)
+{
+    uint8_t t[4];
+    put32(t, v);
+    ob_put(b, t, 4);
+}
+
+static void
+ob_put_ip6(struct obuf *b, lex_u128 v)
+{
+    uint8_t t[16];
+    putn(t, 16, v);
+    ob_put(b, t, 16);
+}
+
+/* ---- DHCPv6 (RFC 8415). ---- */
+
+enum {
+    DHCP6_SOLICIT = 1,
+    DHCP6_ADVERTISE = 2,
+    DHCP6_REQUEST = 3,
+    DHCP6_CONFIRM = 4,
+    DHCP6_RENEW = 5,
+    DHCP6_REBIND = 6,
+    DHCP6_REPLY = 7,
+    DHCP6_INFORMATION_REQUEST = 11,
+};
+
+enum {
+    DHCP6_OPT_CLIENTID = 1,
+    DHCP6_OPT_SERVERID = 2,
+    DHCP6_OPT_IA_NA = 3,
+    DHCP6_OPT_IAADDR = 5,
+    DHCP6_OPT_USER_CLASS = 15,
+    DHCP6_OPT_DNS_SERVERS = 23,
+    DHCP6_OPT_DOMAIN_LIST = 24,
+    DHCP6_OPT_BOOTFILE_URL = 59,
+};
+
+#define DHCP6_INFINITY 0xffffffffu
+#define DHCP6_BOOTFILE_ALT 254 /* bootfile_name_alt: sent as option 59. */
+
+/* What the reply needs from the client's message. */
+struct dhcp6_req {
+    uint8_t type;
+    const uint8_t *xid; /* 3 bytes. */
+    const uint8_t *client_id;
+    size_t client_id_len; /* Option header included. */
+    bool has_iaid;
+    uint8_t iaid[4];
+    bool ipxe;
+};
+
+/* Whether the User Class option [p, p + n) holds the class "iPXE". */
+static bool
+dhcp6_user_class_is_ipxe(const uint8_t *p, size_t n)
+{
+    while (n >= 2) {
+        size_t l = get16(p);
+        if (l > n - 2) {
+            return false;
+        }
+        if (l == 4 && !memcmp(p + 2, "iPXE", 4)) {
+            return true;
+        }
+        p += 2 + l;
+        n -= 2 + l;
+    }
+    return false;
+}
+
+static int
+dhcp6_req_parse(const uint8_t *p, const uint8_t *end, struct dhcp6_req *req,
+                struct ovnic_err *err)
+{
+    if (end - p < 4) {
+        return ERR(err, -EINVAL, "not a DHCPv6 message", "shorter than 4 bytes");
+    }
+    memset(req, 0, sizeof *req);
+    req->type = p[0];
+    req->xid = p + 1;
+    for (p += 4; p < end;) {
+        if (end - p < 4) {
+            return ERR(err, -EINVAL, "malformed DHCPv6 option", "truncated header");
+        }
+        uint16_t code = get16(p);
+        size_t n = get16(p + 2);
+        if (n > (size_t)(end - p) - 4) {
+            return ERR(err, -EINVAL, "malformed DHCPv6 option", "option %u too long",
+                       code);
+        }
+        const uint8_t *v = p + 4;
+        if (code == DHCP6_OPT_CLIENTID && !req->client_id) {
+            req->client_id = p;
+            req->client_id_len = 4 + n;
+        } else if (code == DHCP6_OPT_IA_NA && !req->has_iaid) {
+            if (n < 12) {
+                return ERR(err, -EINVAL, "malformed DHCPv6 option", "IA_NA too short");
+            }
+            req->has_iaid = true;
+            memcpy(req->iaid, v, 4);
+        } else if (code == DHCP6_OPT_USER_CLASS) {
+            req->ipxe = req->ipxe || dhcp6_user_class_is_ipxe(v, n);
+        }
+        p += 4 + n;
+    }
+    return 0;
+}
+
+static int
+dhcp6_put_option(struct obuf *b, const struct action_option *o,
+                 const struct dhcp6_req *req, struct ovnic_err *err)
+{
+    size_t start = b->len;
+    int code = o->code == DHCP6_BOOTFILE_ALT ? DHCP6_OPT_BOOTFILE_URL : o->code;
+
+    switch (o->code) {
+    case DHCP6_OPT_SERVERID: {
+        /* DUID-LL (type 3), hardware type Ethernet (1), the MAC. */
+        uint8_t mac[6];
+        if (o->n_values != 1 || o->values[0].is_string) {
+            return ERR(err, -EINVAL, "invalid DHCPv6 option value", "%s", o->name);
+        }
+        putn(mac, 6, o->values[0].value);
+        ob_put16(b, DHCP6_OPT_SERVERID);
+        ob_put16(b, 10);
+        ob_put16(b, 3);
+        ob_put16(b, 1);
+        ob_put(b, mac, 6);
+        return 0;
+    }
+    case DHCP6_OPT_IAADDR:
+        /* IA_NA (IAID, T1, T2) holding one IA Address per value. */
+        if (!req->has_iaid) {
+            return 0;
+        }
+        ob_put16(b, DHCP6_OPT_IA_NA);
+        ob_put16(b, (uint16_t)(12 + 28 * o->n_values));
+        ob_put(b, req->iaid, 4);
+        ob_put32(b, DHCP6_INFINITY);
+        ob_put32(b, DHCP6_INFINITY);
+        for (size_t i = 0; i < o->n_values; i++) {
+            ob_put16(b, DHCP6_OPT_IAADDR);
+            ob_put16(b, 24);
+            ob_put_ip6(b, o->values[i].value);
+            ob_put32(b, DHCP6_INFINITY); /* Preferred lifetime. */
+            ob_put32(b, DHCP6_INFINITY); /* Valid lifetime. */
+        }
+        return 0;
+    case DHCP6_OPT_DNS_SERVERS:
+        ob_put16(b, DHCP6_OPT_DNS_SERVERS);
+        ob_put16(b, (uint16_t)(16 * o->n_values));
+        for (size_t i = 0; i < o->n_values; i++) {
+            ob_put_ip6(b, o->values[i].value);
+        }
+        return 0;
+    case DHCP6_OPT_DOMAIN_LIST:
+    case DHCP6_OPT_BOOTFILE_URL:
+    case DHCP6_BOOTFILE_ALT:
+        ob_put16(b, (uint16_t)code);
+        ob_put16(b, 0);
+        for (size_t i = 0; i < o->n_values; i++) {
+            const struct action_const *c = &o->values[i];
+            if (!c->is_string) {
+                return ERR(err, -EINVAL, "invalid DHCPv6 option value", "%s", o->name);
+            }
+            if (code == DHCP6_OPT_DOMAIN_LIST) {
+                if (encode_domains(b, c->string)) {
+                    return ERR(err, -EINVAL, "invalid DHCPv6 option value",
+                               "%s: bad domain", o->name);
+                }
+            } else {
+                ob_put(b, c->string, strlen(c->string));
+            }
+        }
+        if (!b->full) {
+            size_t n = b->len - start - 4;
+            if (n > 0xffff) {
+                return ERR(err, -EINVAL, "invalid DHCPv6 option value", "%s: too long",
+                           o->name);
+            }
+            put16(b->p + start + 2, (uint16_t)n);
+        }
+        return 0;
+    default:
+        return ERR(err, -EINVAL, "not supported: DHCPv6 option", "%s", o->name);
+    }
+}
+
+int
+ctrl_dhcpv6_reply_build(const struct action *action, const uint8_t *pkt, size_t len,
+                        uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err)
+{
+    struct frame f;
+    struct dhcp6_req req;
+    int error;
+
+    if (action->type != ACTION_PUT_DHCPV6_OPTS) {
+        return ERR(err, -EINVAL, "not put_dhcpv6_opts", "%s",
+                   action_type_name(action->type));
+    }
+    error = frame_parse(pkt, len, &f, err);
+    if (error) {
+        return error;
+    }
+    if (!f.ipv6 || f.key.f.ip_proto != 17 || ntohs(f.key.f.udp_dst) != 547 ||
+        f.lay.l7 == PACKET_OFS_NONE || (f.key.f.ip_frag & PKEY_FRAG_LATER)) {
+        return ERR(err, -EINVAL, "not a DHCPv6 client message", NULL);
+    }
+    error = dhcp6_req_parse(pkt + f.lay.l7, pkt + udp_end(pkt, &f), &req, err);
+    if (error) {
+        return error;
+    }
+
+    uint8_t reply_type;
+    switch (req.type) {
+    case DHCP6_SOLICIT:
+        reply_type = DHCP6_ADVERTISE;
+        break;
+    case DHCP6_REQUEST:
+    case DHCP6_CONFIRM:
+    case DHCP6_RENEW:
+    case DHCP6_REBIND:
+    case DHCP6_INFORMATION_REQUEST:
+        reply_type = DHCP6_REPLY;
+        break;
+    default:
+        return ERR(err, -EINVAL, "DHCPv6 message type gets no reply", "type %u",
+                   req.type);
+    }
+    if (!req.client_id) {
+        return ERR(err, -EINVAL, "DHCPv6 message without Client Identifier", NULL);
+    }
+    if (req.type == DHCP6_INFORMATION_REQUEST) {
+        req.has_iaid = false;
+    } else if (!req.has_iaid) {
+        return ERR(err, -EINVAL, "DHCPv6 message without IA_NA", "type %u", req.type);
+    }
+
+    size_t l4ofs;
+    if (reply_start(pkt, &f, out, size, &l4ofs)) {
+        return -ENOSPC;
+    }
+    struct obuf b = {.p = out + l4ofs, .len = 0, .size = size - l4ofs};
+    ob_put(&b, pkt + f.lay.l4, UDP_LEN); /* Ports kept: the flows set them. */
+    ob_u8(&b, reply_type);
+    ob_put(&b, req.xid, 3);
+    ob_put(&b, req.client_id, req.client_id_len);
+    bool has_alt = find_opt(action, DHCP6_BOOTFILE_ALT) != NULL;
+    for (size_t i = 0; i < action->n_options; i++) {
+        const struct action_option *o = &action->options[i];
+        if ((o->code == DHCP6_BOOTFILE_ALT && !req.ipxe) ||
+            (o->code == DHCP6_OPT_BOOTFILE_URL && req.ipxe && has_alt)) {
+            continue;
+        }
+        error = dhcp6_put_option(&b, o, &req, err);
+        if (error) {
+            return error;
+        }
+    }
+    if (b.full) {
+        return -ENOSPC;
+    }
+    error = reply_finish(out, &f, l4ofs, b.len, err);
+    if (error) {
+        return error;
+    }
+    *out_len = l4ofs + b.len;
+    return 0;
+}
+
+/* ---- Router advertisements (RFC 4861, RFC 4191, RFC 8106). ---- */
+
+#define RA_LEN 16 /* ICMPv6 header, hop limit, flags, lifetime, reachable, retrans. */
+#define RA_FLAG_MANAGED 0x80
+#define RA_FLAG_OTHER 0x40
+#define RA_PRF_HIGH 0x08
+#define RA_PRF_LOW 0x18
+#define RA_LIFETIME 0xffff
+#define RA_INFINITY 0xffffffffu
+
+static const struct action_option *
+find_opt_name(const struct action *a, const char *name)
+{
+    for (size_t i = 0; i < a->n_options; i++) {
+        if (!strcmp(a->options[i].name, name)) {
+            return &a->options[i];
+        }
+    }
+    return NULL;
+}
+
+static const char *
+opt_string(const struct action_option *o)
+{
+    return o && o->n_values == 1 && o->values[0].is_string ? o->values[0].string : NULL;
+}
+
+/* Pads the option started at 'start' to 8 bytes and writes its length. */
+static int
+ra_option_end(struct obuf *b, size_t start, const char *name, struct ovnic_err *err)
+{
+    while ((b->len - start) % 8) {
+        ob_u8(b, 0);
+    }
+    if (b->full) {
+        return -ENOSPC;
+    }
+    size_t units = (b->len - start) / 8;
+    if (units > 255) {
+        return ERR(err, -EINVAL, "invalid RA option value", "%s: too long", name);
+    }
+    b->p[start + 1] = (uint8_t)units;
+    return 0;
+}
+
+/* One route_info entry "PRF-PREFIX/LEN" (RFC 4191 route information option). */
+static int
+ra_route_info(struct obuf *b, const char *s, size_t n, struct ovnic_err *err)
+{
+    char text[INET6_ADDRSTRLEN + 16];
+    if (n >= sizeof text) {
+        goto bad;
+    }
+    memcpy(text, s, n);
+    text[n] = '\0';
+    char *dash = strchr(text, '-');
+    char *slash = dash ? strchr(dash, '/') : NULL;
+    if (!dash || !slash) {
+        goto bad;
+    }
+    *dash = *slash = '\0';
+    uint8_t prf;
+    if (!strcmp(text, "HIGH")) {
+        prf = RA_PRF_HIGH;
+    } else if (!strcmp(text, "LOW")) {
+        prf = RA_PRF_LOW;
+    } else if (!strcmp(text, "MEDIUM")) {
+        prf = 0;
+    } else {
+        goto bad;
+    }
+    uint8_t prefix[16];
+    char *endp;
+    long plen = strtol(slash + 1, &endp, 10);
+    if (inet_pton(AF_INET6, dash + 1, prefix) != 1 || *endp || endp == slash + 1 ||
+        plen < 0 || plen > 128) {
+        goto bad;
+    }
+    size_t bytes = plen == 0 ? 0 : plen <= 64 ? 8 : 16;
+    size_t start = b->len;
+    ob_u8(b, 24);
+    ob_u8(b, 0);
+    ob_u8(b, (uint8_t)plen);
+    ob_u8(b, prf);
+    ob_put32(b, RA_INFINITY);
+    for (size_t i = 0; i < bytes; i++) {
+        size_t bit = i * 8;
+        uint8_t mask = bit + 8 <= (size_t)plen ? 0xff
+                       : bit >= (size_t)plen   ? 0
+                                               : (uint8_t)(0xff << (8 - (plen - bit)));
+        ob_u8(b, prefix[i] & mask);
+    }
+    return ra_option_end(b, start, "route_info", err);
+
+bad:
+    return ERR(err, -EINVAL, "invalid RA option value", "route_info: \"%.*s\"", (int)n,
+               s);
+}
+
+static int
+ra_put_option(struct obuf *b, const struct action_option *o, bool managed,
+              struct ovnic_err *err)
+{
+    size_t start = b->len;
+
+    if (!strcmp(o->name, "slla")) {
+        uint8_t mac[6];
+        putn(mac, 6, o->values[0].value);
+        ob_u8(b, 1);
+        ob_u8(b, 1);
+        ob_put(b, mac, 6);
+    } else if (!strcmp(o->name, "mtu")) {
+        ob_u8(b, 5);
+        ob_u8(b, 1);
+        ob_put16(b, 0);
+        ob_put32(b, (uint32_t)o->values[0].value);
+    } else if (!strcmp(o->name, "prefix")) {
+        for (size_t i = 0; i < o->n_values; i++) {
+            const struct action_const *c = &o->values[i];
+            int plen = c->masked ? lex_u128_prefix_len(c->mask, 128) : 128;
+            if (c->is_string || plen < 0) {
+                return ERR(err, -EINVAL, "invalid RA option value", "prefix");
+            }
+            ob_u8(b, 3);
+            ob_u8(b, 4);
+            ob_u8(b, (uint8_t)plen);
+            ob_u8(b, managed ? 0x80 : 0xc0); /* On-link; autonomous unless managed. */
+            ob_put32(b, RA_INFINITY);        /* Valid lifetime. */
+            ob_put32(b, RA_INFINITY);        /* Preferred lifetime. */
+            ob_put32(b, 0);
+            ob_put_ip6(b, c->masked ? c->value & c->mask : c->value);
+        }
+        return 0;
+    } else if (!strcmp(o->name, "rdnss")) {
+        ob_u8(b, 25);
+        ob_u8(b, 0);
+        ob_put16(b, 0);
+        ob_put32(b, RA_INFINITY);
+        for (size_t i = 0; i < o->n_values; i++) {
+            ob_put_ip6(b, o->values[i].value);
+        }
+    } else if (!strcmp(o->name, "dnssl")) {
+        ob_u8(b, 31);
+        ob_u8(b, 0);
+        ob_put16(b, 0);
+        ob_put32(b, RA_INFINITY);
+        for (size_t i = 0; i < o->n_values; i++) {
+            if (!o->values[i].is_string || encode_domains(b, o->values[i].string)) {
+                return ERR(err, -EINVAL, "invalid RA option value", "dnssl");
+            }
+        }
+    } else if (!strcmp(o->name, "route_info")) {
+        for (size_t i = 0; i < o->n_values; i++) {
+            const char *s = o->values[i].is_string ? o->values[i].string : NULL;
+            if (!s) {
+                return ERR(err, -EINVAL, "invalid RA option value", "route_info");
+            }
+            while (*s) {
+                size_t n = strcspn(s, ",");
+                if (n) {
+                    int error = ra_route_info(b, s, n, err);
+                    if (error) {
+                        return error;
+                    }
+                }
+                s += n + (s[n] == ',');
+            }
+        }
+        return 0;
+    } else {
+        return 0; /* addr_mode, router_preference: in the RA header. */
+    }
+    return ra_option_end(b, start, o->name, err);
+}
+
+int
+ctrl_nd_ra_build(const struct action *action, const uint8_t *pkt, size_t len,
+                 uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err)
+{
+    struct frame f;
+    int error;
+
+    if (action->type != ACTION_PUT_ND_RA_OPTS) {
+        return ERR(err, -EINVAL, "not put_nd_ra_opts", "%s",
+                   action_type_name(action->type));
+    }
+    error = frame_parse(pkt, len, &f, err);
+    if (error) {
+        return error;
+    }
+    if (!f.ipv6 || f.key.f.ip_proto != 58 || f.lay.l4 == PACKET_OFS_NONE ||
+        f.key.f.icmp6_type != 133 || (f.key.f.ip_frag & PKEY_FRAG_LATER)) {
+        return ERR(err, -EINVAL, "put_nd_ra_opts needs a router solicitation", NULL);
+    }
+    const char *mode = opt_string(find_opt_name(action, "addr_mode"));
+    const char *prf = opt_string(find_opt_name(action, "router_preference"));
+    const struct action_option *slla = find_opt_name(action, "slla");
+    if (!mode || !slla || slla->n_values != 1) {
+        return ERR(err, -EINVAL, "invalid RA options", "addr_mode and slla required");
+    }
+    bool managed = !strcmp(mode, "dhcpv6_stateful");
+    uint8_t flags = managed                             ? RA_FLAG_MANAGED
+                    : !strcmp(mode, "dhcpv6_stateless") ? RA_FLAG_OTHER
+                                                        : 0;
+    if (prf && !strcmp(prf, "HIGH")) {
+        flags |= RA_PRF_HIGH;
+    } else if (prf && !strcmp(prf, "LOW")) {
+        flags |= RA_PRF_LOW;
+    }
+
+    size_t l4ofs;
+    if (reply_start(pkt, &f, out, size, &l4ofs)) {
+        return -ENOSPC;
+    }
+    struct obuf b = {.p = out + l4ofs, .len = 0, .size = size - l4ofs};
+    ob_u8(&b, 134); /* Router advertisement, code 0, checksum below. */
+    ob_u8(&b, 0);
+    ob_put16(&b, 0);
+    ob_u8(&b, 255); /* Cur hop limit. */
+    ob_u8(&b, flags);
+    ob_put16(&b, RA_LIFETIME);
+    ob_put32(&b, 0); /* Reachable time: unspecified. */
+    ob_put32(&b, 0); /* Retrans timer: unspecified. */
+    for (size_t i = 0; i < action->n_options; i++) {
+        error = ra_put_option(&b, &action->options[i], managed, err);
+        if (error) {
+            return error;
+        }
+    }
+    if (b.full) {
+        return -ENOSPC;
+    }
+    error = reply_finish(out, &f, l4ofs, b.len, err);
+    if (error) {
+        return error;
+    }
+    *out_len = l4ofs + b.len;
+    return 0;
+}
+
+/* ---- DNS (RFC 1035, RFC 3596). ---- */
+
+#define DNS_HEADER_LEN 12
+#define DNS_MAX_NAME 255
+#define DNS_TTL 3600
+
+enum {
+    DNS_TYPE_A = 1,
+    DNS_TYPE_PTR = 12,
+    DNS_TYPE_AAAA = 28,
+    DNS_TYPE_ANY = 255,
+};
+
+/* Reads the name at 'p' (uncompressed labels up to a zero label) into 'text' (lower
+ * case, '.'-joined).  Returns its length in the message, or 0 if malformed. */
+static size_t
+dns_name_read(const uint8_t *p, const uint8_t *end, char text[DNS_MAX_NAME + 1])
+{
+    size_t n = 0, t = 0;
+    for (;;) {
+        if (p + n >= end) {
+            return 0;
+        }
+        size_t l = p[n++];
+        if (!l) {
+            break;
+        }
+        /* No compression in a question's only name; labels of 1..63 bytes. */
+        if (l > 63 || l > (size_t)(end - p) - n || t + l + 1 > DNS_MAX_NAME) {
+            return 0;
+        }
+        if (t) {
+            text[t++] = '.';
+        }
+        for (size_t i = 0; i < l; i++) {
+            uint8_t c = p[n + i];
+            if (!c || c == '.') {
+                return 0;
+            }
+            text[t++] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
+        n += l;
+    }
+    text[t] = '\0';
+    return n;
+}
+
+/* Encodes host name 's' as an uncompressed DNS name. */
+static int
+dns_name_put(struct obuf *b, const char *s)
+{
+    size_t total = 1;
+    while (*s) {
+        size_t l = strcspn(s, ".");
+        if (!l || l > 63 || (total += l + 1) > DNS_MAX_NAME) {
+            return -EINVAL;
+        }
+        ob_u8(b, (uint8_t)l);
+        ob_put(b, s, l);
+        s += l;
+        if (*s == '.') {
+            s++;
+        }
+    }
+    ob_u8(b, 0);
+    return 0;
+}
+
+/* Starts one answer: the question's name, type, class IN, TTL. */
+static void
+dns_answer_start(struct obuf *b, const uint8_t *qname, size_t qname_len, uint16_t type)
+{
+    ob_put(b, qname, qname_len);
+    ob_put16(b, type);
+    ob_put16(b, 1);
+    ob_put32(b, DNS_TTL);
+}
+
+int
+ctrl_dns_reply_build(ctrl_dns_lookup_fn *lookup, void *aux, const uint8_t *pkt,
+                     size_t len, uint8_t *out, size_t size, size_t *out_len,
+                     struct ovnic_err *err)
+{
+    struct frame f;
+    int error = frame_parse(pkt, len, &f, err);
+    if (error) {
+        return error;
+    }
+    if ((!f.ipv4 && !f.ipv6) || f.key.f.ip_proto != 17 || f.lay.l7 == PACKET_OFS_NONE ||
+        (f.key.f.ip_frag & PKEY_FRAG_LATER)) {
+        return ERR(err, -EINVAL, "not a DNS query", "not UDP");
+    }
+    const uint8_t *dns = pkt + f.lay.l7;
+    const uint8_t *end = pkt + udp_end(pkt, &f);
+    if (end - dns < DNS_HEADER_LEN) {
+        return ERR(err, -EINVAL, "not a DNS query", "shorter than its header");
+    }
+    if (dns[2] & 0x80) {
+        return ERR(err, -EINVAL, "not a DNS query", "a response");
+    }
+    if ((dns[2] >> 3) & 0x0f) {
+        return ERR(err, -EOPNOTSUPP, "not supported: DNS opcode", "%u",
+                   (dns[2] >> 3) & 0x0f);
+    }
+    if (!get16(dns + 4)) {
+        return ERR(err, -EINVAL, "not a DNS query", "no question");
+    }
+    char name[DNS_MAX_NAME + 1];
+    const uint8_t *qname = dns + DNS_HEADER_LEN;
+    size_t qname_len = dns_name_read(qname, end, name);
+    if (!qname_len || end - qname - (ptrdiff_t)qname_len < 4) {
+        return ERR(err, -EINVAL, "malformed DNS question", NULL);
+    }
+    uint16_t qtype = get16(qname + qname_len);
+    if (qtype != DNS_TYPE_A && qtype != DNS_TYPE_AAAA && qtype != DNS_TYPE_ANY &&
+        qtype != DNS_TYPE_PTR) {
+        return ERR(err, -EOPNOTSUPP, "not supported: DNS query type", "%u", qtype);
+    }
+    const char *value = lookup(aux, name);
+    if (!value) {
+        return ERR(err, -ENOENT, "no DNS record", "%s", name);
+    }
+
+    size_t l4ofs;
+    if (reply_start(pkt, &f, out, size, &l4ofs)) {
+        return -ENOSPC;
+    }
+    struct obuf b = {.p = out + l4ofs, .len = 0, .size = size - l4ofs};
+    ob_put(&b, pkt + f.lay.l4, UDP_LEN);
+    size_t hdr = b.len;
+    ob_put(&b, dns, 4); /* Id and flags (QR set below). */
+    ob_put16(&b, 1);    /* One question, */
+    ob_put16(&b, 0);    /* its answers (counted below), */
+    ob_put32(&b, 0);    /* no authority or additional records. */
+    ob_put(&b, qname, qname_len + 4);
+
+    unsigned int ancount = 0;
+    if (qtype == DNS_TYPE_PTR) {
+        dns_answer_start(&b, qname, qname_len, DNS_TYPE_PTR);
+        size_t rdlen_at = b.len;
+        ob_put16(&b, 0);
+        if (dns_name_put(&b, value)) {
+            return ERR(err, -EINVAL, "bad DNS record", "%s: \"%s\"", name, value);
+        }
+        if (!b.full) {
+            put16(b.p + rdlen_at, (uint16_t)(b.len - rdlen_at - 2));
+        }
+        ancount++;
+    } else {
+        /* Addresses; A answers first, then AAAA (ANY gives both). */
+        for (int pass = 0; pass < 2; pass++) {
+            bool want6 = pass == 1;
+            if ((want6 && qtype == DNS_TYPE_A) || (!want6 && qtype == DNS_TYPE_AAAA)) {
+                continue;
+            }
+            for (const char *s = value; *s;) {
+                size_t n = strcspn(s, " \t,");
+                char ip[INET6_ADDRSTRLEN + 1];
+                uint8_t addr[16];
+                if (n) {
+                    if (n >= sizeof ip) {
+                        return ERR(err, -EINVAL, "bad DNS record", "%s", name);
+                    }
+                    memcpy(ip, s, n);
+                    ip[n] = '\0';
+                    bool is6 = strchr(ip, ':') != NULL;
+                    if (inet_pton(is6 ? AF_INET6 : AF_INET, ip, addr) != 1) {
+                        return ERR(err, -EINVAL, "bad DNS record", "%s: \"%s\"", name,
+                                   ip);
+                    }
+                    if (is6 == want6) {
+                        dns_answer_start(&b, qname, qname_len,
+                                         want6 ? DNS_TYPE_AAAA : DNS_TYPE_A);
+                        ob_put16(&b, want6 ? 16 : 4);
+                        ob_put(&b, addr, want6 ? 16 : 4);
+                        ancount++;
+                    }
+                }
+                s += n;
+                s += strspn(s, " \t,");
+            }
+        }
+    }
+    if (!ancount) {
+        return ERR(err, -ENOENT, "no DNS record of the queried type", "%s", name);
+    }
+    if (b.full || ancount > 0xffff) {
+        return -ENOSPC;
+    }
+    b.p[hdr + 2] |= 0x80; /* QR: a response. */
+    put16(b.p + hdr + 6, (uint16_t)ancount);
+    error = reply_finish(out, &f, l4ofs, b.len, err);
+    if (error) {
+        return error;
+    }
+    *out_len = l4ofs + b.len;
     return 0;
 }

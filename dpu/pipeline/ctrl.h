@@ -12,8 +12,13 @@
  *   3. ctrl_packet_apply() writes those changes into the new packet's bytes and
  *      recomputes its checksums.
  *
- * put_dhcp_opts builds the DHCP reply (ctrl_dhcpv4_reply_build()); put_arp and put_nd
- * give a MAC_Binding update (ctrl_mac_binding_get()).
+ * The actions that pause the walk get their answer here: put_dhcp_opts the DHCP reply
+ * (ctrl_dhcpv4_reply_build()), put_dhcpv6_opts the DHCPv6 reply
+ * (ctrl_dhcpv6_reply_build()), put_nd_ra_opts the router advertisement
+ * (ctrl_nd_ra_build()) and dns_lookup the DNS answer (ctrl_dns_reply_build()).  Each
+ * replaces the payload of the request and keeps its Ethernet and IP headers: the flows
+ * after the action rewrite those.  put_arp and put_nd give a MAC_Binding update
+ * (ctrl_mac_binding_get()).
  *
  * Every function writes into a buffer the caller provides (nothing is allocated),
  * reads only [pkt, pkt + len), and rejects what it cannot build with a negative errno
@@ -69,6 +74,54 @@ int ctrl_packet_apply(uint8_t *pkt, size_t len, const struct exec_result *r, siz
 int ctrl_dhcpv4_reply_build(const struct action *action, const uint8_t *pkt, size_t len,
                             uint8_t *out, size_t size, size_t *out_len,
                             struct ovnic_err *err);
+
+/** Builds the reply of put_dhcpv6_opts 'action' (borrowed) to the DHCPv6 message in
+ * the frame [pkt, pkt + len) (Ethernet, IPv6, UDP to port 547): ADVERTISE for a
+ * SOLICIT; REPLY for a REQUEST, CONFIRM, RENEW, REBIND or INFORMATION-REQUEST.  The
+ * reply carries the message's transaction id and Client Identifier, then the action's
+ * options in the order written: server_id as a DUID-LL Server Identifier, ia_addr in
+ * an IA_NA with the client's IAID (not for an INFORMATION-REQUEST), dns_server,
+ * domain_search (DNS names), bootfile_name (Boot File URL; bootfile_name_alt instead
+ * for a client whose User Class is "iPXE").
+ *
+ * Errors: -EINVAL (not a DHCPv6 client message, a message type that gets no reply, a
+ * malformed option, no Client Identifier, no IA_NA where one is needed, an option
+ * value that cannot be encoded; 'err' says which), -ENOSPC. */
+int ctrl_dhcpv6_reply_build(const struct action *action, const uint8_t *pkt, size_t len,
+                            uint8_t *out, size_t size, size_t *out_len,
+                            struct ovnic_err *err);
+
+/** Builds the router advertisement of put_nd_ra_opts 'action' (borrowed) that answers
+ * the router solicitation in the frame [pkt, pkt + len) (Ethernet, IPv6, ICMPv6 type
+ * 133): hop limit 255, the M flag for addr_mode "dhcpv6_stateful", O for
+ * "dhcpv6_stateless", the router preference, router lifetime 65535, then the options
+ * in the order written (slla: source link-layer address; mtu; each prefix: prefix
+ * information, on-link, autonomous unless stateful, infinite lifetimes; rdnss; dnssl;
+ * route_info "PRF-PREFIX/LEN,...").
+ *
+ * Errors: -EINVAL (not a router solicitation, an option value that cannot be
+ * encoded), -ENOSPC. */
+int ctrl_nd_ra_build(const struct action *action, const uint8_t *pkt, size_t len,
+                     uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err);
+
+/** What dns_lookup answers from: the value of the DNS record called 'name' (lower
+ * case, labels joined by '.', no final dot), or NULL.  A value is a space-separated
+ * list of IPv4 and IPv6 addresses, or for a reverse name ("5.0.0.10.in-addr.arpa") a
+ * host name.  The string must stay valid until the builder returns. */
+typedef const char *ctrl_dns_lookup_fn(void *aux, const char *name);
+
+/** Builds the answer of dns_lookup to the DNS query in the frame [pkt, pkt + len)
+ * (Ethernet, IPv4 or IPv6, UDP), looking its first question up with 'lookup' ('aux'
+ * passed along): the query's header with QR set, one question and the answers (A, AAAA,
+ * both for ANY, or PTR; class IN, TTL 3600), no authority or additional records.
+ *
+ * Errors: -EINVAL (not a DNS query, a malformed question, a record that cannot be
+ * encoded), -ENOENT (no record of that name, or none of the queried type), -EOPNOTSUPP
+ * (a query type other than A, AAAA, ANY and PTR; an opcode other than QUERY),
+ * -ENOSPC. */
+int ctrl_dns_reply_build(ctrl_dns_lookup_fn *lookup, void *aux, const uint8_t *pkt,
+                         size_t len, uint8_t *out, size_t size, size_t *out_len,
+                         struct ovnic_err *err);
 
 /** A MAC_Binding update, from put_arp or put_nd. */
 struct ctrl_mac_binding {

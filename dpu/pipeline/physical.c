@@ -2,6 +2,7 @@
 #include "dpu/pipeline/physical.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -626,6 +627,101 @@ build_bindings(struct phys *phys, const struct ovsdb_replica *replica)
     return 0;
 }
 
+static char *
+str_lower(const char *s)
+{
+    char *copy = strdup(s);
+    if (copy) {
+        for (char *p = copy; *p; p++) {
+            *p = (char)tolower((unsigned char)*p);
+        }
+    }
+    return copy;
+}
+
+static uint32_t
+dns_hash(uint32_t datapath, const char *lower_name)
+{
+    return hash_string(lower_name, hash_add32(0, datapath));
+}
+
+static struct phys_dns_record *
+dns_find(const struct phys *phys, uint32_t datapath, const char *lower_name)
+{
+    struct phys_dns_record *r;
+    HMAP_FOR_EACH_WITH_HASH (r, node, dns_hash(datapath, lower_name),
+                             &phys->dns_records) {
+        if (r->datapath == datapath && !strcmp(r->name, lower_name)) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+static void
+dns_record_free(struct phys_dns_record *r)
+{
+    if (r) {
+        free(r->name);
+        free(r->value);
+        free(r);
+    }
+}
+
+/* The SB DNS table: every record of a row, for each of the row's datapaths. */
+static int
+build_dns(struct phys *phys, const struct ovsdb_replica *replica)
+{
+    struct ovsdb_replica_table *t = ovsdb_replica_table(replica, "DNS");
+    const struct ovsdb_table_schema *ts = t ? ovsdb_replica_table_schema(t) : NULL;
+    if (!t || !ovsdb_table_schema_find_column(ts, "records") ||
+        !ovsdb_table_schema_find_column(ts, "datapaths")) {
+        return 0;
+    }
+    const struct ovsdb_row *row;
+    OVSDB_TABLE_FOR_EACH_ROW (row, t) {
+        const struct ovsdb_datum *records = ovsdb_row_get(row, "records");
+        const struct ovsdb_datum *dps = ovsdb_row_get(row, "datapaths");
+        if (!records || !dps || !records->values) {
+            continue;
+        }
+        for (size_t i = 0; i < dps->n; i++) {
+            const struct phys_datapath *dp = datapath_by_uuid(phys, &dps->keys[i].uuid);
+            if (!dp) {
+                continue;
+            }
+            for (size_t j = 0; j < records->n; j++) {
+                struct phys_dns_record *r = calloc(1, sizeof *r);
+                if (!r) {
+                    return -ENOMEM;
+                }
+                r->datapath = dp->key;
+                r->name = str_lower(records->keys[j].string);
+                r->value = strdup(records->values[j].string);
+                if (!r->name || !r->value) {
+                    dns_record_free(r);
+                    return -ENOMEM;
+                }
+                if (dns_find(phys, r->datapath, r->name)) {
+                    dns_record_free(r);
+                    continue;
+                }
+                hmap_insert(&phys->dns_records, &r->node, dns_hash(r->datapath, r->name));
+            }
+        }
+    }
+    return 0;
+}
+
+const char *
+phys_dns_lookup(const struct phys *phys, uint32_t datapath, const char *name)
+{
+    char *lower = str_lower(name);
+    const struct phys_dns_record *r = lower ? dns_find(phys, datapath, lower) : NULL;
+    free(lower);
+    return r ? r->value : NULL;
+}
+
 void
 phys_init(struct phys *phys)
 {
@@ -637,6 +733,7 @@ phys_init(struct phys *phys)
     hmap_init(&phys->chassis);
     hmap_init(&phys->mac_bindings);
     hmap_init(&phys->fdbs);
+    hmap_init(&phys->dns_records);
 }
 
 int
@@ -661,6 +758,9 @@ phys_build(struct phys *phys, const struct ovsdb_replica *replica,
     }
     if (!error) {
         error = build_bindings(phys, replica);
+    }
+    if (!error) {
+        error = build_dns(phys, replica);
     }
     if (!error) {
         error = assign_zones(phys);
@@ -721,7 +821,13 @@ phys_destroy(struct phys *phys)
     hmap_destroy(&phys->mcgroups);
     hmap_destroy(&phys->chassis);
     hmap_destroy(&phys->mac_bindings);
+    struct phys_dns_record *dr, *next_dr;
+    HMAP_FOR_EACH_SAFE (dr, next_dr, node, &phys->dns_records) {
+        hmap_remove(&phys->dns_records, &dr->node);
+        dns_record_free(dr);
+    }
     hmap_destroy(&phys->fdbs);
+    hmap_destroy(&phys->dns_records);
     free(phys->chassis_name);
     phys->chassis_name = NULL;
 }

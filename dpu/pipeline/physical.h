@@ -2,7 +2,8 @@
  *
  * phys_build() reads an SB replica into plain indexed tables: logical datapaths (by
  * tunnel key), logical ports (by name and by datapath and key), multicast groups,
- * chassis with their Geneve encapsulation IP, MAC bindings and FDB entries, and
+ * chassis with their Geneve encapsulation IP, MAC bindings, FDB entries and DNS
+ * records (the SB DNS table's records, for each of its datapaths), and
  * assigns the conntrack zones (see pipeline.h).  Where a port lives is resolved here:
  * the Port_Binding's chassis, else for an l3gateway port options:l3gateway-chassis,
  * else for a chassisredirect port the highest-priority chassis of its HA chassis group.
@@ -116,6 +117,14 @@ struct phys_fdb {
     uint32_t port;
 };
 
+/* One record of an SB DNS row, for one of its datapaths. */
+struct phys_dns_record {
+    struct hmap_node node; /* In phys.dns_records, by (datapath, name). */
+    uint32_t datapath;
+    char *name;  /* Lower case. */
+    char *value; /* Addresses ("10.0.0.5 aef0::5"), or a host name for a PTR. */
+};
+
 struct phys {
     char *chassis_name; /* This chassis, or NULL. */
     bool trace_mode;
@@ -126,6 +135,7 @@ struct phys {
     struct hmap chassis;
     struct hmap mac_bindings;
     struct hmap fdbs;
+    struct hmap dns_records;
     size_t n_zones;
 };
 
@@ -164,6 +174,11 @@ int phys_mac_binding_lookup(const struct phys *phys, uint32_t datapath, uint32_t
                             bool ipv6, lex_u128 ip, uint8_t mac[6]);
 int phys_fdb_lookup(const struct phys *phys, uint32_t datapath, const uint8_t mac[6],
                     uint32_t *port);
+
+/** dns_lookup: the value of the DNS record 'name' (compared without regard to case)
+ * of datapath 'datapath', or NULL.  Borrowed: valid until phys_destroy().  When DNS
+ * rows of one datapath give a name twice, the row read first wins. */
+const char *phys_dns_lookup(const struct phys *phys, uint32_t datapath, const char *name);
 
 /** The zone of port 'name', or of "<uuid>_dnat"/"_snat": 0 and '*zone', -ENOENT. */
 int phys_zone_find(const struct phys *phys, const char *name, uint16_t *zone);

@@ -1402,16 +1402,72 @@ post_exec(struct walk *w, struct branch *b, const struct exec_params *params, si
     }
 }
 
-/* After EXEC_PAUSE: what the controller answers, and resuming. */
+/* dns_lookup's view of the SB DNS table: the records of one datapath. */
+struct dns_aux {
+    const struct phys *phys;
+    uint32_t datapath;
+};
+
+static const char *
+dns_lookup_cb(void *aux_, const char *name)
+{
+    const struct dns_aux *aux = aux_;
+    return phys_dns_lookup(aux->phys, aux->datapath, name);
+}
+
+/* Builds the controller's answer to paused action 'c' from the packet 'cur'. */
+static int
+build_answer(const struct walk *w, const struct exec_ctrl *c, const uint8_t *cur,
+             size_t cur_len, uint8_t *out, size_t size, size_t *out_len,
+             struct ovnic_err *err)
+{
+    switch (c->type) {
+    case ACTION_PUT_DHCPV4_OPTS:
+        return ctrl_dhcpv4_reply_build(c->action, cur, cur_len, out, size, out_len, err);
+    case ACTION_PUT_DHCPV6_OPTS:
+        return ctrl_dhcpv6_reply_build(c->action, cur, cur_len, out, size, out_len, err);
+    case ACTION_PUT_ND_RA_OPTS:
+        return ctrl_nd_ra_build(c->action, cur, cur_len, out, size, out_len, err);
+    case ACTION_DNS_LOOKUP: {
+        struct dns_aux aux = {.phys = w->phys, .datapath = c->datapath};
+        return ctrl_dns_reply_build(dns_lookup_cb, &aux, cur, cur_len, out, size, out_len,
+                                    err);
+    }
+    default:
+        return ovnic_err_set(err, -EOPNOTSUPP, "controller action",
+                             "not supported: answering this action", "%s",
+                             action_type_name(c->type));
+    }
+}
+
+static const char *
+answer_name(enum action_type type)
+{
+    switch (type) {
+    case ACTION_PUT_DHCPV4_OPTS:
+        return "DHCP reply";
+    case ACTION_PUT_DHCPV6_OPTS:
+        return "DHCPv6 reply";
+    case ACTION_PUT_ND_RA_OPTS:
+        return "router advertisement";
+    case ACTION_DNS_LOOKUP:
+        return "DNS answer";
+    default:
+        return "answer";
+    }
+}
+
+/* After EXEC_PAUSE: what the controller answers, and resuming.  With packet bytes,
+ * the answer (DHCP or DHCPv6 reply, router advertisement, DNS answer) replaces the
+ * packet and the walk resumes on it with the result bit 1, or 0 if there is none.
+ * Without bytes, as ovn-trace: 1, except for dns_lookup (no query name to look up). */
 static void
 handle_pause(struct walk *w, struct branch *b, const struct exec_params *params)
 {
     const struct exec_ctrl c = b->r.ctrl[b->r.n_ctrl - 1];
     struct pipeline_ctrl *pc = record_ctrl(w, b, &c, params);
-    lex_u128 result = 1;
-    if (c.type == ACTION_DNS_LOOKUP) {
-        result = 0; /* No DNS answer is known here. */
-    } else if (b->pkt && c.type == ACTION_PUT_DHCPV4_OPTS) {
+    lex_u128 result = c.type == ACTION_DNS_LOOKUP ? 0 : 1;
+    if (b->pkt) {
         int error = 0;
         size_t cur_len = 0;
         struct ovnic_err err = {0};
@@ -1421,8 +1477,7 @@ handle_pause(struct walk *w, struct branch *b, const struct exec_params *params)
         size_t reply_len = 0;
         struct pkey key;
         if (cur && reply) {
-            error = ctrl_dhcpv4_reply_build(c.action, cur, cur_len, reply, size,
-                                            &reply_len, &err);
+            error = build_answer(w, &c, cur, cur_len, reply, size, &reply_len, &err);
         } else if (!error) {
             error = -ENOMEM;
         }
@@ -1437,10 +1492,11 @@ handle_pause(struct walk *w, struct branch *b, const struct exec_params *params)
                 pc->error = error;
             }
             trace_add(w, b, PIPELINE_TRACE_CTRL, params->pipeline, params->table,
-                      "no DHCP reply: %s",
+                      "no %s: %s", answer_name(c.type),
                       ovnic_err_is_set(&err) ? err.message : strerror(-error));
         } else {
-            /* The walk goes on with the reply, from where it paused. */
+            /* The walk goes on with the answer, from where it paused. */
+            result = 1;
             memcpy(key.w, b->key.w, PKEY_STAGE_END[0] * sizeof key.w[0]);
             b->key = key;
             free(b->pkt);
@@ -1457,13 +1513,6 @@ handle_pause(struct walk *w, struct branch *b, const struct exec_params *params)
                 }
             }
         }
-    } else if (b->pkt && c.type != ACTION_PUT_DHCPV4_OPTS) {
-        result = 0;
-        if (pc) {
-            pc->error = -EOPNOTSUPP;
-        }
-        trace_add(w, b, PIPELINE_TRACE_CTRL, params->pipeline, params->table,
-                  "not supported: %s replies", action_type_name(c.type));
     }
     exec_resume(&w->env, params, &b->key, &b->r, result);
 }

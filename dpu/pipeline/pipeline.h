@@ -43,8 +43,11 @@
  *     packet as it is at that point, its nested actions run with the walk's
  *     metadata, and it continues where those actions send it (a new walk, from the
  *     same datapath, pipeline and table);
- *   - put_dhcp_opts: the walk pauses, the DHCP reply is built by ctrl.h, and the walk
- *     resumes on the reply with the result bit set (0 if no reply could be built);
+ *   - put_dhcp_opts, put_dhcpv6_opts, put_nd_ra_opts and dns_lookup: the walk
+ *     pauses, the DHCP reply, router advertisement or DNS answer is built by ctrl.h
+ *     (DNS records from the SB DNS table), and the walk resumes on it with the result
+ *     bit set (0, and the walk goes on with the original packet, if none could be
+ *     built; a walk without packet bytes answers 1, and 0 for dns_lookup);
  *   - put_arp / put_nd: a MAC_Binding update is reported;
  *   - everything else is reported as it was recorded.
  * Deliveries of controller-built packets are flagged (from_controller) and never part

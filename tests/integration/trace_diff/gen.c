@@ -193,12 +193,6 @@ gen_model_add_port(struct gen_model *m, const char *name, const char *datapath,
     return 0;
 }
 
-int
-gen_model_add_nat(struct gen_model *m, const char *external_ip)
-{
-    return strv_add(&m->nat_ips, &m->n_nat_ips, external_ip);
-}
-
 /* Parses "IP/PLEN" into 'sn'.  True if it is a network: a prefix shorter than the
  * address with every host bit zero. */
 static bool
@@ -397,6 +391,15 @@ add_lb_row(struct gen_model *m, const struct ovsdb_replica *sb,
     return ret;
 }
 
+/* qsort(), which may not be given a NULL array even when it is empty. */
+static void
+sort_if(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) {
+        qsort(base, n, size, cmp);
+    }
+}
+
 static int
 datapath_cmp(const void *a_, const void *b_)
 {
@@ -487,15 +490,25 @@ gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp
     /* Row order in a replica follows the rows' uuids, which differ between runs: the
      * model is put in name order so that the same topology and seed give the same
      * packets. */
-    qsort(m->datapaths, m->n_datapaths, sizeof *m->datapaths, datapath_cmp);
-    qsort(m->ports, m->n_ports, sizeof *m->ports, port_cmp);
-    qsort(m->vips, m->n_vips, sizeof *m->vips, vip_cmp);
+    sort_if(m->datapaths, m->n_datapaths, sizeof *m->datapaths, datapath_cmp);
+    sort_if(m->ports, m->n_ports, sizeof *m->ports, port_cmp);
+    sort_if(m->vips, m->n_vips, sizeof *m->vips, vip_cmp);
     for (size_t i = 0; i < m->n_vips; i++) {
-        qsort(m->vips[i].datapaths, m->vips[i].n_datapaths, sizeof(char *), str_cmp);
+        sort_if(m->vips[i].datapaths, m->vips[i].n_datapaths, sizeof(char *), str_cmp);
     }
-    qsort(m->nat_ips, m->n_nat_ips, sizeof *m->nat_ips, str_cmp);
     *modelp = m;
     return 0;
+}
+
+int
+gen_model_add_nat(struct gen_model *m, const char *external_ip)
+{
+    /* Kept sorted: the order they are listed in does not change the packets. */
+    int ret = strv_add(&m->nat_ips, &m->n_nat_ips, external_ip);
+    if (!ret) {
+        sort_if(m->nat_ips, m->n_nat_ips, sizeof *m->nat_ips, str_cmp);
+    }
+    return ret;
 }
 
 /* ---- Generating ---- */
