@@ -228,15 +228,17 @@ parse_l4(struct parser *ps, uint8_t proto, bool ipv6, size_t ofs, size_t end)
         if (avail < 8) {
             return PACKET_DROP_TRUNCATED_UDP;
         }
+        /* A first fragment holds only part of the datagram its length covers. */
+        bool first_frag = (f->ip_frag & PKEY_FRAG_ANY) != 0;
         size_t ulen = rd16(p + 4);
-        if (ulen < 8 || ulen > avail) {
+        if (ulen < 8 || (ulen > avail && !first_frag)) {
             return PACKET_DROP_BAD_UDP_LENGTH;
         }
         memcpy(&f->udp_src, p, 2);
         memcpy(&f->udp_dst, p + 2, 2);
         ps->lo->l4 = (uint32_t)ofs;
         ps->lo->l7 = (uint32_t)(ofs + 8);
-        if (ps->flags & PACKET_PARSE_TUNNEL && !ps->inner &&
+        if (ps->flags & PACKET_PARSE_TUNNEL && !ps->inner && !first_frag &&
             rd16(p + 2) == PACKET_GENEVE_PORT) {
             return parse_geneve(ps, ofs + 8, ofs + ulen);
         }

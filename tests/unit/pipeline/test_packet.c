@@ -277,6 +277,15 @@ test_packet_ipv4_fragments(void **state)
     EXPECT_FIELD(&key, PKEY_F_IP_FRAG, PKEY_FRAG_ANY);
     EXPECT_FIELD(&key, PKEY_F_UDP_DST, 53);
 
+    /* First fragment of a datagram longer than the fragment: the UDP length covers
+     * the whole datagram, which is not an error. */
+    set16(&f, l4 + 4, 1400);
+    expect_ok(&f, 0, &key);
+    EXPECT_FIELD(&key, PKEY_F_UDP_DST, 53);
+    set16(&f, l4 + 4, 7); /* Shorter than its header: still malformed. */
+    expect_drop(&f, 0, PACKET_DROP_BAD_UDP_LENGTH);
+    set16(&f, l4 + 4, 16);
+
     /* Later fragment: L4 not looked at, even if it is garbage. */
     set16(&f, l3 + 6, 0x0010);
     set16(&f, l4 + 4, 3); /* Would be a bad UDP length. */
