@@ -36,6 +36,17 @@ enum key_id {
     KEY_LOG_FILE,
     KEY_LOG,
     KEY_REPRESENTORS,
+    KEY_DATAPATH,
+    KEY_DPDK_ARGS,
+    KEY_MEMIF_DIR,
+    KEY_UPLINK_DEVARGS,
+    KEY_REPRESENTOR_DEVARGS,
+    KEY_UPLINK_MAC,
+    KEY_ENCAP_PREFIX_LEN,
+    KEY_UNDERLAY_GATEWAY,
+    KEY_UNDERLAY_MTU,
+    KEY_IDLE_MIN_US,
+    KEY_IDLE_MAX_US,
 };
 
 struct key_desc {
@@ -61,6 +72,20 @@ static const struct key_desc keys[] = {
     {"log-file", KEY_LOG_FILE, "log to FILE instead of stderr"},
     {"log", KEY_LOG, "log levels, e.g. 'info' or 'ANY:warn,dpud:dbg'"},
     {"representors", KEY_REPRESENTORS, "PF-MAC/VF-NUM=NAME,... representor table"},
+    {"datapath", KEY_DATAPATH, "none (control plane only, default) or dpdk"},
+    {"dpdk-args", KEY_DPDK_ARGS, "extra EAL arguments (default '--no-huge -m 512')"},
+    {"memif-dir", KEY_MEMIF_DIR, "representor sockets DIR/NAME.sock (ovnic-nicsim)"},
+    {"uplink-devargs", KEY_UPLINK_DEVARGS, "DPDK devargs of the uplink representor"},
+    {"representor-devargs", KEY_REPRESENTOR_DEVARGS,
+     "DPDK devargs of a representor, '{name}' replaced"},
+    {"uplink-mac", KEY_UPLINK_MAC, "MAC of the uplink (default: the port's)"},
+    {"encap-prefix-len", KEY_ENCAP_PREFIX_LEN,
+     "prefix of encap-ip's subnet (default 24)"},
+    {"underlay-gateway", KEY_UNDERLAY_GATEWAY, "next hop for other subnets' endpoints"},
+    {"underlay-mtu", KEY_UNDERLAY_MTU, "IP MTU of the underlay (default 1500)"},
+    {"idle-min-us", KEY_IDLE_MIN_US, "datapath idle back-off: first sleep (default 20)"},
+    {"idle-max-us", KEY_IDLE_MAX_US,
+     "datapath idle back-off: longest sleep (default 2000)"},
 };
 
 static int set_error(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -434,6 +459,54 @@ apply_key(struct dpud_config *config, const char *name, const char *value,
     case KEY_REPRESENTORS:
         error = parse_representors(config, value, errbuf, errlen);
         break;
+    case KEY_DATAPATH:
+        if (strcmp(value, "none") && strcmp(value, "dpdk")) {
+            return set_error(errbuf, errlen, "%sdatapath: '%s' is not 'none' or 'dpdk'",
+                             where, value);
+        }
+        config->dpdk = !strcmp(value, "dpdk");
+        return 0;
+    case KEY_DPDK_ARGS:
+        return replace_string(&config->dpdk_args, value);
+    case KEY_MEMIF_DIR:
+        return replace_string(&config->memif_dir, value);
+    case KEY_UPLINK_DEVARGS:
+        return replace_string(&config->uplink_devargs, value);
+    case KEY_REPRESENTOR_DEVARGS:
+        if (!strstr(value, "{name}")) {
+            return set_error(errbuf, errlen, "%srepresentor-devargs: '%s' has no {name}",
+                             where, value);
+        }
+        return replace_string(&config->representor_devargs, value);
+    case KEY_UPLINK_MAC: {
+        char mac[18];
+        if (dpud_config_parse_mac(value, mac)) {
+            return set_error(errbuf, errlen, "%suplink-mac: '%s' is not a MAC", where,
+                             value);
+        }
+        return replace_string(&config->uplink_mac, mac);
+    }
+    case KEY_UNDERLAY_GATEWAY:
+        return replace_string(&config->underlay_gateway, value);
+    case KEY_ENCAP_PREFIX_LEN:
+    case KEY_UNDERLAY_MTU:
+    case KEY_IDLE_MIN_US:
+    case KEY_IDLE_MAX_US: {
+        uint32_t v;
+        uint32_t max = key->id == KEY_ENCAP_PREFIX_LEN ? 128
+                       : key->id == KEY_UNDERLAY_MTU   ? 65535
+                                                       : 1000000;
+        uint32_t min = key->id == KEY_UNDERLAY_MTU ? 576 : 1;
+        if (parse_uint32(value, &v) || v < min || v > max) {
+            return set_error(errbuf, errlen, "%s%s: '%s' is not a number from %u to %u",
+                             where, key->name, value, min, max);
+        }
+        *(key->id == KEY_ENCAP_PREFIX_LEN ? &config->encap_prefix_len
+          : key->id == KEY_UNDERLAY_MTU   ? &config->underlay_mtu
+          : key->id == KEY_IDLE_MIN_US    ? &config->idle_min_us
+                                          : &config->idle_max_us) = v;
+        return 0;
+    }
     }
     if (error == -EINVAL && *where) {
         /* Prefix the file position to the message already written. */
@@ -648,6 +721,12 @@ dpud_config_destroy(struct dpud_config *config)
     free(config->rundir);
     free(config->log_file);
     free(config->log);
+    free(config->dpdk_args);
+    free(config->memif_dir);
+    free(config->uplink_devargs);
+    free(config->representor_devargs);
+    free(config->uplink_mac);
+    free(config->underlay_gateway);
     free_representors(config->representors, config->n_representors);
     memset(config, 0, sizeof *config);
 }
@@ -679,4 +758,55 @@ char *
 dpud_config_state_path(const struct dpud_config *config)
 {
     return rundir_path(config, "ovnic-dpud.state");
+}
+
+/* Replaces every "{name}" of 'template' with 'name'.  Caller owns; NULL on allocation
+ * failure. */
+static char *
+template_expand(const char *template, const char *name)
+{
+    size_t n = 1;
+    for (const char *p = template; *p; p++) {
+        n += strncmp(p, "{name}", 6) ? 1 : strlen(name);
+    }
+    char *out = malloc(n), *o = out;
+    if (!out) {
+        return NULL;
+    }
+    for (const char *p = template; *p;) {
+        if (!strncmp(p, "{name}", 6)) {
+            o = stpcpy(o, name);
+            p += 6;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *
+dpud_config_representor_devargs(const struct dpud_config *config, const char *name)
+{
+    if (config->representor_devargs) {
+        return template_expand(config->representor_devargs, name);
+    }
+    if (config->memif_dir) {
+        char *s = NULL;
+        if (asprintf(&s, "net_memif_%s,role=client,socket=%s/%s.sock,socket-abstract=no",
+                     name, config->memif_dir, name) < 0) {
+            return NULL;
+        }
+        return s;
+    }
+    return NULL;
+}
+
+char *
+dpud_config_uplink_devargs(const struct dpud_config *config)
+{
+    if (config->uplink_devargs) {
+        return strdup(config->uplink_devargs);
+    }
+    return config->memif_dir ? dpud_config_representor_devargs(config, "p0") : NULL;
 }

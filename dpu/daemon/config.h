@@ -39,8 +39,31 @@ struct dpud_config {
     char *log;               /* Log spec (see log.h), or NULL. */
     struct dpud_representor *representors;
     size_t n_representors;
+
+    /* The datapath (docs/ovnic-dpud.md, "Datapath"). */
+    bool dpdk;                 /* datapath = dpdk (default: none). */
+    char *dpdk_args;           /* Extra EAL arguments, or NULL. */
+    char *memif_dir;           /* Representor sockets DIR/NAME.sock (simulation). */
+    char *uplink_devargs;      /* DPDK devargs of the uplink representor, or NULL. */
+    char *representor_devargs; /* Template with "{name}", or NULL. */
+    char *uplink_mac;          /* Lowercase MAC, or NULL. */
+    uint32_t encap_prefix_len; /* Default 0 (the vswitch's default). */
+    char *underlay_gateway;    /* Or NULL. */
+    uint32_t underlay_mtu;     /* Default 0 (the vswitch's default). */
+    uint32_t idle_min_us;      /* Default 0 (the vswitch's default). */
+    uint32_t idle_max_us;      /* Default 0 (the vswitch's default). */
+
     bool detach; /* Command line only. */
 };
+
+/** The devargs of representor 'name' from the configuration ("representor-devargs"
+ * with "{name}" replaced, else a net_memif client of "memif-dir"/NAME.sock), or NULL
+ * if neither is set.  Caller owns; free(). */
+char *dpud_config_representor_devargs(const struct dpud_config *config, const char *name);
+
+/** The devargs of the uplink ("uplink-devargs", else memif-dir/p0.sock), or NULL.
+ * Caller owns; free(). */
+char *dpud_config_uplink_devargs(const struct dpud_config *config);
 
 enum dpud_config_result {
     DPUD_CONFIG_OK,      /* Run the daemon. */

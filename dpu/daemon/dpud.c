@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "ctl.h"
+#include "datapath.h"
 #include "dpu/controller/binding.h"
 #include "dpu/controller/chassis.h"
 #include "dpu/controller/ldp.h"
@@ -64,8 +65,14 @@ struct dpud {
     struct poll_timer hook_timer;
     struct poll_timer save_timer; /* Coalesces state saves (see state_save_soon()). */
     bool save_pending;
-    char **hook_queue; /* Logical ports whose flows were requested. */
+    char **hook_queue;  /* Logical ports whose flows were requested. */
+    uint64_t *hook_gen; /* With a datapath: the pipeline generation that must run
+                         * for each (0: not synced since the port was bound). */
     size_t n_hook;
+
+    struct dpud_dp *dp; /* The DPDK datapath, or NULL (datapath = none). */
+    struct poll_timer dp_timer;
+    int64_t dp_generation; /* Of the last pipeline sync. */
 
     bool txn_inflight;
     bool need_full;
@@ -83,6 +90,9 @@ struct dpud {
     bool done;
     struct pending_exit *exits;
     size_t n_exits;
+
+    struct dpud_mac_binding *mbs; /* Learned by the datapath, for the SB. */
+    size_t n_mbs;
 
     struct dpud_stats stats;
 };
@@ -148,8 +158,193 @@ flows_request_cb(void *aux, const char *iface_id)
         return;
     }
     dpud->hook_queue = q;
+    uint64_t *g = realloc(dpud->hook_gen, (dpud->n_hook + 1) * sizeof *g);
+    if (!g) {
+        free(copy);
+        binding_flows_installed(dpud->binding, iface_id);
+        return;
+    }
+    dpud->hook_gen = g;
+    dpud->hook_gen[dpud->n_hook] = 0;
     dpud->hook_queue[dpud->n_hook++] = copy;
-    poll_timer_start(dpud->loop, &dpud->hook_timer, 0, hook_timer_cb, dpud);
+    if (dpud->dp) {
+        /* Answered once a pipeline with the port runs (dp_timer_cb()). */
+        dpud_schedule(dpud);
+    } else {
+        poll_timer_start(dpud->loop, &dpud->hook_timer, 0, hook_timer_cb, dpud);
+    }
+}
+
+/* ---- The DPDK datapath ---- */
+
+static void dp_timer_cb(struct poll_loop *loop, struct poll_timer *timer, void *aux);
+
+/* Answers the flows requests whose pipeline generation runs in the datapath. */
+static void
+dp_hooks_check(struct dpud *dpud)
+{
+    uint64_t live = dpud_dp_generation_live(dpud->dp);
+    bool answered = false;
+
+    for (size_t i = 0; i < dpud->n_hook;) {
+        if (dpud->hook_gen[i] && live >= dpud->hook_gen[i]) {
+            binding_flows_installed(dpud->binding, dpud->hook_queue[i]);
+            free(dpud->hook_queue[i]);
+            dpud->n_hook--;
+            dpud->hook_queue[i] = dpud->hook_queue[dpud->n_hook];
+            dpud->hook_gen[i] = dpud->hook_gen[dpud->n_hook];
+            answered = true;
+        } else {
+            i++;
+        }
+    }
+    if (answered) {
+        dpud_schedule(dpud);
+    }
+}
+
+static void
+dp_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_UNUSED,
+            void *aux)
+{
+    struct dpud *dpud = aux;
+    unsigned int ms = dpud_dp_run(dpud->dp);
+    size_t n_mbs;
+    struct dpud_mac_binding *mbs;
+
+    dp_hooks_check(dpud);
+    n_mbs = dpud_dp_take_mac_bindings(dpud->dp, &mbs);
+    if (n_mbs) {
+        /* Kept for the next step's transaction. */
+        struct dpud_mac_binding *v =
+            realloc(dpud->mbs, (dpud->n_mbs + n_mbs) * sizeof *v);
+        if (v) {
+            memcpy(v + dpud->n_mbs, mbs, n_mbs * sizeof *v);
+            dpud->mbs = v;
+            dpud->n_mbs += n_mbs;
+        } else {
+            for (size_t i = 0; i < n_mbs; i++) {
+                free(mbs[i].logical_port);
+            }
+        }
+        free(mbs);
+        dpud_schedule(dpud);
+    }
+    if (dpud->n_hook && ms > 5) {
+        ms = 5;
+    }
+    poll_timer_start(dpud->loop, &dpud->dp_timer, ms ? ms : 1, dp_timer_cb, dpud);
+}
+
+/* Whether logical port 'lport' is bound to this chassis in 'replica'. */
+static bool
+lport_is_bound_here(const struct dpud *dpud, const struct ovsdb_replica *replica,
+                    const char *lport)
+{
+    const struct ovsdb_replica_table *t = ovsdb_replica_table(replica, "Port_Binding");
+    const struct ovsdb_row *row;
+
+    if (!t || !dpud->have_chassis) {
+        return false;
+    }
+    OVSDB_TABLE_FOR_EACH_ROW (row, t) {
+        const char *name = ovsdb_datum_get_string(ovsdb_row_get(row, "logical_port"), "");
+        if (!strcmp(name, lport)) {
+            const struct uuid *ch = ovsdb_datum_get_uuid(ovsdb_row_get(row, "chassis"));
+            return ch && uuid_equals(ch, &dpud->chassis_uuid);
+        }
+    }
+    return false;
+}
+
+/* The datapath's part of a step: representors, pipeline, and the flows requests
+ * that the new pipeline answers once it runs. */
+static void
+dp_step(struct dpud *dpud, const struct ovsdb_replica *replica)
+{
+    json_t *vifs = binding_vifs_to_json(dpud->binding);
+    struct ovnic_err err = {0};
+    char buf[256];
+
+    if (vifs) {
+        dpud_dp_sync_ports(dpud->dp, vifs);
+        json_decref(vifs);
+    }
+    int64_t gen = dpud_dp_sync_pipeline(dpud->dp, replica, &err);
+    if (gen < 0) {
+        OLOG_ERR_RL(&rl, "cannot build the pipeline: %s",
+                    ovnic_err_is_set(&err) ? ovnic_err_format(&err, buf, sizeof buf)
+                                           : strerror((int)-gen));
+        return;
+    }
+    dpud->dp_generation = gen;
+    for (size_t i = 0; i < dpud->n_hook; i++) {
+        if (!dpud->hook_gen[i] &&
+            lport_is_bound_here(dpud, replica, dpud->hook_queue[i])) {
+            dpud->hook_gen[i] = (uint64_t)gen;
+        }
+    }
+    poll_timer_start(dpud->loop, &dpud->dp_timer, 1, dp_timer_cb, dpud);
+}
+
+/* Appends to 'txn' the MAC_Binding rows the datapath learned: an insert for a new
+ * (logical_port, ip), an update when the MAC changed. */
+static void
+dp_mac_bindings_txn(struct dpud *dpud, const struct ovsdb_replica *replica,
+                    struct ovsdb_txn *txn)
+{
+    const struct ovsdb_replica_table *mbt = ovsdb_replica_table(replica, "MAC_Binding");
+    const struct ovsdb_replica_table *dpt =
+        ovsdb_replica_table(replica, "Datapath_Binding");
+    int64_t now = (int64_t)time_wall_msec();
+
+    for (size_t i = 0; i < dpud->n_mbs; i++) {
+        const struct dpud_mac_binding *m = &dpud->mbs[i];
+        const struct ovsdb_row *row, *found = NULL, *dprow = NULL;
+
+        if (mbt) {
+            OVSDB_TABLE_FOR_EACH_ROW (row, mbt) {
+                if (!strcmp(
+                        ovsdb_datum_get_string(ovsdb_row_get(row, "logical_port"), ""),
+                        m->logical_port) &&
+                    !strcmp(ovsdb_datum_get_string(ovsdb_row_get(row, "ip"), ""),
+                            m->ip)) {
+                    found = row;
+                    break;
+                }
+            }
+        }
+        if (found) {
+            if (strcmp(ovsdb_datum_get_string(ovsdb_row_get(found, "mac"), ""), m->mac)) {
+                ovsdb_txn_update(
+                    txn, "MAC_Binding", ovsdb_txn_where_uuid(ovsdb_row_uuid(found)),
+                    json_pack("{s:s,s:I}", "mac", m->mac, "timestamp", (json_int_t)now));
+            }
+            continue;
+        }
+        if (dpt) {
+            OVSDB_TABLE_FOR_EACH_ROW (row, dpt) {
+                if (ovsdb_datum_get_int(ovsdb_row_get(row, "tunnel_key"), -1) ==
+                    (int64_t)m->datapath) {
+                    dprow = row;
+                    break;
+                }
+            }
+        }
+        if (!dprow) {
+            continue; /* The datapath is gone. */
+        }
+        ovsdb_txn_insert(txn, "MAC_Binding",
+                         json_pack("{s:s,s:s,s:s,s:o,s:I}", "logical_port",
+                                   m->logical_port, "ip", m->ip, "mac", m->mac,
+                                   "datapath", ovsdb_txn_uuid(ovsdb_row_uuid(dprow)),
+                                   "timestamp", (json_int_t)now),
+                         NULL);
+    }
+    for (size_t i = 0; i < dpud->n_mbs; i++) {
+        free(dpud->mbs[i].logical_port);
+    }
+    dpud->n_mbs = 0;
 }
 
 /* ---- Saved state ---- */
@@ -597,6 +792,13 @@ dpud_run(struct dpud *dpud)
         }
     }
 
+    if (dpud->dp) {
+        dp_step(dpud, replica);
+        if (dpud->n_mbs) {
+            dp_mac_bindings_txn(dpud, replica, txn);
+        }
+    }
+
     if (!ovsdb_txn_n_ops(txn)) {
         /* Everything up to this SB state is processed (and its flows installed). */
         bool settled = dpud->have_chassis && binding_is_settled(dpud->binding) &&
@@ -668,9 +870,9 @@ status_json(struct dpud *dpud)
         (json_int_t)binding_n_up(dpud->binding), "nb_cfg_seen",
         (json_int_t)dpud->nbcfg.seen, "nb_cfg_acked", (json_int_t)dpud->nbcfg.acked,
         "chassis_current", dpud->have_chassis && dpud->chassis_current, "monitor_all",
-        dpud->config->monitor_all, "datapath", DPUD_DATAPATH_STATUS, "counters",
-        "incremental_runs", (json_int_t)dpud->stats.incremental_runs, "full_recomputes",
-        (json_int_t)dpud->stats.full_recomputes, "ldp_recomputes",
+        dpud->config->monitor_all, "datapath", dpud->dp ? "dpdk" : DPUD_DATAPATH_STATUS,
+        "counters", "incremental_runs", (json_int_t)dpud->stats.incremental_runs,
+        "full_recomputes", (json_int_t)dpud->stats.full_recomputes, "ldp_recomputes",
         (json_int_t)dpud->stats.ldp_recomputes, "condition_updates",
         (json_int_t)dpud->stats.condition_updates, "txns", (json_int_t)dpud->stats.txns,
         "txn_errors", (json_int_t)dpud->stats.txn_errors, "chassis_writes",
@@ -711,6 +913,21 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
     if (json_array_size(params) > 1 || (args && !json_is_object(args))) {
         ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
                         "params must be [] or [{arguments}]");
+        return;
+    }
+    json_t *dp_result;
+    if (dpud->dp &&
+        dpud_dp_ctl(dpud->dp, method, args, &dp_result, &error, buf, sizeof buf)) {
+        if (error) {
+            ctl_reply_error(dpud->ctl, conn, id, error, buf);
+        } else {
+            ctl_reply(dpud->ctl, conn, id, dp_result);
+        }
+        return;
+    }
+    if (!dpud->dp && (!strncmp(method, "dp-", 3) || !strncmp(method, "conntrack-", 10))) {
+        ctl_reply_error(dpud->ctl, conn, id, -EOPNOTSUPP,
+                        "no datapath: ovnic-dpud runs with datapath = none");
         return;
     }
     if (!strcmp(method, "status")) {
@@ -892,6 +1109,7 @@ dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpu
     };
     poll_timer_init(&dpud->run_timer);
     poll_timer_init(&dpud->hook_timer);
+    poll_timer_init(&dpud->dp_timer);
     ldp_init(&dpud->ldp);
     nbcfg_init(&dpud->nbcfg);
 
@@ -911,6 +1129,13 @@ dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpu
         if (error) {
             goto err;
         }
+    }
+    if (config->dpdk) {
+        error = dpud_dp_create(config, &dpud->dp, err);
+        if (error) {
+            goto err;
+        }
+        poll_timer_start(loop, &dpud->dp_timer, 1, dp_timer_cb, dpud);
     }
     dpud->state_path = dpud_config_state_path(config);
     ctl_path = dpud_config_ctl_path(config);
@@ -974,6 +1199,13 @@ dpud_destroy(struct dpud *dpud)
         free(dpud->hook_queue[i]);
     }
     free(dpud->hook_queue);
+    free(dpud->hook_gen);
+    poll_timer_stop(dpud->loop, &dpud->dp_timer);
+    dpud_dp_destroy(dpud->dp);
+    for (size_t i = 0; i < dpud->n_mbs; i++) {
+        free(dpud->mbs[i].logical_port);
+    }
+    free(dpud->mbs);
     binding_destroy(dpud->binding);
     lflow_engine_destroy(dpud->lflows);
     ldp_destroy(&dpud->ldp);

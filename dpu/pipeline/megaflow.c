@@ -248,6 +248,7 @@ struct mf_entry {
     struct hmap_node node; /* In its mask's 'entries', by hash of the masked key. */
     struct mf_mask *mask;
     struct megaflow mf;
+    struct megaflow_usage usage;
 };
 
 struct mf_mask {
@@ -462,4 +463,35 @@ megaflow_cache_get_stats(const struct megaflow_cache *c,
     *stats = c->stats;
     stats->n_entries = c->n_entries;
     stats->n_masks = hmap_count(&c->masks);
+}
+
+void
+megaflow_cache_account(struct megaflow_cache *c OVNIC_UNUSED, const struct megaflow *mf,
+                       uint64_t bytes, uint64_t now_ms)
+{
+    struct mf_entry *e = CONTAINER_OF(mf, struct mf_entry, mf);
+    e->usage.n_packets++;
+    e->usage.n_bytes += bytes;
+    e->usage.used_ms = now_ms;
+}
+
+size_t
+megaflow_cache_walk(const struct megaflow_cache *c,
+                    void (*cb)(void *aux, const struct megaflow *mf,
+                               const struct megaflow_usage *usage),
+                    void *aux, size_t limit)
+{
+    size_t n = 0;
+    const struct mf_mask *m;
+    HMAP_FOR_EACH (m, node, &c->masks) {
+        const struct mf_entry *e;
+        HMAP_FOR_EACH (e, node, &m->entries) {
+            if (limit && n >= limit) {
+                return n;
+            }
+            cb(aux, &e->mf, &e->usage);
+            n++;
+        }
+    }
+    return n;
 }

@@ -91,6 +91,8 @@ struct megaflow {
     bool cacheable;
     const char *uncacheable_reason; /* Static, or NULL. */
     uint64_t generation;            /* Pipeline generation it was computed at. */
+    uint32_t tag;                   /* For the cache's user (e.g. why a drop drops);
+                                     * copied with the megaflow, never compared. */
 };
 
 /** Initialises 'mf' as an empty, cacheable drop matching everything. */
@@ -165,5 +167,25 @@ void megaflow_cache_flush(struct megaflow_cache *cache);
 
 void megaflow_cache_get_stats(const struct megaflow_cache *cache,
                               struct megaflow_cache_stats *stats);
+
+/* Traffic of one cached megaflow. */
+struct megaflow_usage {
+    uint64_t n_packets;
+    uint64_t n_bytes;
+    uint64_t used_ms; /* When it last matched (the caller's clock), 0: never. */
+};
+
+/** Credits 'mf', a megaflow that megaflow_cache_lookup() returned from 'cache' and that
+ * is still valid, with one packet of 'bytes' bytes matched at 'now_ms'. */
+void megaflow_cache_account(struct megaflow_cache *cache, const struct megaflow *mf,
+                            uint64_t bytes, uint64_t now_ms);
+
+/** Calls 'cb' for each megaflow of 'cache' (borrowed for the call) and its usage, at
+ * most 'limit' of them (0: all), in no particular order.  The cache must not change
+ * during the walk.  Returns the number visited. */
+size_t megaflow_cache_walk(const struct megaflow_cache *cache,
+                           void (*cb)(void *aux, const struct megaflow *mf,
+                                      const struct megaflow_usage *usage),
+                           void *aux, size_t limit);
 
 #endif /* OVNIC_PIPELINE_MEGAFLOW_H */

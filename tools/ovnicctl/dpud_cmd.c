@@ -185,8 +185,8 @@ struct dpud_opts {
     bool failures;
 };
 
-static char *
-default_target(void)
+char *
+ovnicctl_dpud_default_target(void)
 {
     const char *rundir = getenv("OVNIC_RUNDIR");
     char *path = NULL;
@@ -272,7 +272,7 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
                                         argv[optind - 1]);
         }
     }
-    if (!o->target && !(o->target = default_target())) {
+    if (!o->target && !(o->target = ovnicctl_dpud_default_target())) {
         return ovnicctl_error("out of memory");
     }
     return -1;

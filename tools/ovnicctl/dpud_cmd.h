@@ -13,4 +13,8 @@
 int ovnicctl_dpud_call(const char *path, const char *method, json_t *args, int timeout_ms,
                        json_t **result, char **errmsg);
 
+/** ovnic-dpud's default control socket: $OVNIC_RUNDIR/ovnic-dpud.ctl, else
+ * /var/run/ovnic/ovnic-dpud.ctl.  Caller owns; free(); NULL on allocation failure. */
+char *ovnicctl_dpud_default_target(void);
+
 #endif /* OVNICCTL_DPUD_CMD_H */

@@ -39,6 +39,11 @@ extern const struct ovnicctl_command ovnicctl_nicsim_command;
 /** The "dpud" command group: controls a running ovnic-dpud (dpud_cmd.c). */
 extern const struct ovnicctl_command ovnicctl_dpud_command;
 
+/** The "dpctl" and "conntrack" command groups: the DPDK datapath of a running
+ * ovnic-dpud (dp_cmd.c). */
+extern const struct ovnicctl_command ovnicctl_dpctl_command;
+extern const struct ovnicctl_command ovnicctl_conntrack_command;
+
 /** The "trace" command: a packet through ovnic's pipeline (trace_cmd.c). */
 extern const struct ovnicctl_command ovnicctl_trace_command;
 

@@ -208,6 +208,64 @@ test_cache_capacity(void **state OVNIC_UNUSED)
     megaflow_cache_destroy(c);
 }
 
+struct walk_seen {
+    size_t n;
+    uint64_t packets, bytes, used_ms;
+    uint32_t tag;
+};
+
+static void
+walk_cb(void *aux, const struct megaflow *mf, const struct megaflow_usage *u)
+{
+    struct walk_seen *w = aux;
+    w->n++;
+    w->packets += u->n_packets;
+    w->bytes += u->n_bytes;
+    w->used_ms = u->used_ms > w->used_ms ? u->used_ms : w->used_ms;
+    w->tag |= mf->tag;
+}
+
+/* Usage counters, the tag, and the walk over the cache. */
+static void
+test_cache_usage_walk(void **state OVNIC_UNUSED)
+{
+    struct megaflow_cache *c;
+    assert_int_equal(megaflow_cache_create(0, 0, &c), 0);
+    struct megaflow a, b;
+    make_mf(&a, 0x0a000001, 0xffffffff, "vm1", 3);
+    make_mf(&b, 0x0a000100, 0xffffff00, "vm2", 3);
+    a.tag = 0x40;
+    assert_int_equal(megaflow_cache_insert(c, &a), 0);
+    assert_int_equal(megaflow_cache_insert(c, &b), 0);
+
+    struct pkey k;
+    make_key(&k, 1, 0x0a000001, 0);
+    const struct megaflow *hit = megaflow_cache_lookup(c, &k, 3);
+    assert_non_null(hit);
+    assert_int_equal(hit->tag, 0x40);
+    megaflow_cache_account(c, hit, 100, 1000);
+    hit = megaflow_cache_lookup(c, &k, 3);
+    megaflow_cache_account(c, hit, 60, 1500);
+
+    struct walk_seen w = {0};
+    assert_int_equal(megaflow_cache_walk(c, walk_cb, &w, 0), 2);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.packets, 2);
+    assert_int_equal(w.bytes, 160);
+    assert_int_equal(w.used_ms, 1500);
+    assert_int_equal(w.tag, 0x40);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(megaflow_cache_walk(c, walk_cb, &w, 1), 1);
+    assert_int_equal(w.n, 1);
+
+    megaflow_cache_flush(c);
+    memset(&w, 0, sizeof w);
+    assert_int_equal(megaflow_cache_walk(c, walk_cb, &w, 0), 0);
+    megaflow_destroy(&a);
+    megaflow_destroy(&b);
+    megaflow_cache_destroy(c);
+}
+
 int
 main(void)
 {
@@ -215,6 +273,7 @@ main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_cache_lookup),
         cmocka_unit_test(test_cache_capacity),
+        cmocka_unit_test(test_cache_usage_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,453 @@
+/* ovnic-dpud: the daemon's side of the DPDK vswitch (see datapath.h). */
+#include "datapath.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "shared/util/log.h"
+#include "shared/util/util.h"
+
+OVNIC_LOG_MODULE(datapath);
+
+#ifdef OVNIC_DPUD_VSWITCH
+
+#include <arpa/inet.h>
+
+#include "dpu/pipeline/ctrl.h"
+#include "dpu/vswitch/vswitch.h"
+
+/* One attached representor. */
+struct dp_port {
+    char *name;
+    char *iface_id;
+};
+
+struct dpud_dp {
+    const struct dpud_config *config;
+    struct vswitch *vs;
+    struct dp_port *ports;
+    size_t n_ports;
+
+    /* MAC bindings from the callback (control thread only: vswitch_run() calls it). */
+    struct dpud_mac_binding *mbs;
+    size_t n_mbs;
+};
+
+static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 20);
+
+static void
+mac_binding_cb(void *aux, const char *logical_port, const struct ctrl_mac_binding *mb)
+{
+    struct dpud_dp *dp = aux;
+    struct dpud_mac_binding *v = realloc(dp->mbs, (dp->n_mbs + 1) * sizeof *v);
+    char *lp = strdup(logical_port);
+
+    if (!v || !lp) {
+        free(lp);
+        if (v) {
+            dp->mbs = v;
+        }
+        OLOG_WARN_RL(&rl, "out of memory: MAC binding of %s lost", logical_port);
+        return;
+    }
+    dp->mbs = v;
+    struct dpud_mac_binding *m = &v[dp->n_mbs++];
+    memset(m, 0, sizeof *m);
+    m->logical_port = lp;
+    m->datapath = mb->datapath;
+    snprintf(m->mac, sizeof m->mac, "%02x:%02x:%02x:%02x:%02x:%02x", mb->mac[0],
+             mb->mac[1], mb->mac[2], mb->mac[3], mb->mac[4], mb->mac[5]);
+    if (mb->ipv6) {
+        uint8_t b[16];
+        for (int i = 0; i < 16; i++) {
+            b[i] = (uint8_t)(mb->ip >> (8 * (15 - i)));
+        }
+        inet_ntop(AF_INET6, b, m->ip, sizeof m->ip);
+    } else {
+        uint32_t ip = (uint32_t)mb->ip;
+        snprintf(m->ip, sizeof m->ip, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
+                 (ip >> 8) & 0xff, ip & 0xff);
+    }
+}
+
+/* The first network name of "physnet:bridge,...", or NULL.  Caller owns. */
+static char *
+provider_network(const char *mappings)
+{
+    if (!mappings || !*mappings) {
+        return NULL;
+    }
+    const char *colon = strchr(mappings, ':');
+    size_t n = colon ? (size_t)(colon - mappings) : strcspn(mappings, ",");
+    return strndup(mappings, n);
+}
+
+int
+dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
+               struct ovnic_err *err)
+{
+    struct dpud_dp *dp = calloc(1, sizeof *dp);
+    char *uplink = dpud_config_uplink_devargs(config);
+    char *network = provider_network(config->bridge_mappings);
+    int error;
+
+    if (!dp) {
+        free(uplink);
+        free(network);
+        return -ENOMEM;
+    }
+    dp->config = config;
+    struct vswitch_config vc = {
+        .chassis = config->system_id,
+        .eal_args = config->dpdk_args,
+        .idle_min_us = config->idle_min_us,
+        .idle_max_us = config->idle_max_us,
+        .uplink_devargs = uplink,
+        .uplink_mac = config->uplink_mac,
+        .encap_ip = config->encap_ips ? config->encap_ips[0] : NULL,
+        .encap_plen = config->encap_prefix_len,
+        .underlay_gateway = config->underlay_gateway,
+        .underlay_mtu = config->underlay_mtu,
+        .provider_network = network,
+        .mac_binding_cb = mac_binding_cb,
+        .aux = dp,
+    };
+    error = vswitch_create(&vc, &dp->vs, err);
+    free(uplink);
+    free(network);
+    if (error) {
+        free(dp);
+        return error;
+    }
+    *dpp = dp;
+    return 0;
+}
+
+void
+dpud_dp_destroy(struct dpud_dp *dp)
+{
+    if (!dp) {
+        return;
+    }
+    vswitch_destroy(dp->vs);
+    for (size_t i = 0; i < dp->n_ports; i++) {
+        free(dp->ports[i].name);
+        free(dp->ports[i].iface_id);
+    }
+    free(dp->ports);
+    for (size_t i = 0; i < dp->n_mbs; i++) {
+        free(dp->mbs[i].logical_port);
+    }
+    free(dp->mbs);
+    free(dp);
+}
+
+static const json_t *
+vif_find(const json_t *vifs, const char *name)
+{
+    size_t i;
+    const json_t *v;
+
+    json_array_foreach(vifs, i, v)
+    {
+        const char *rep = json_string_value(json_object_get(v, "representor"));
+        if (rep && !strcmp(rep, name)) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static void
+port_remove_at(struct dpud_dp *dp, size_t i)
+{
+    free(dp->ports[i].name);
+    free(dp->ports[i].iface_id);
+    dp->ports[i] = dp->ports[--dp->n_ports];
+}
+
+void
+dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs)
+{
+    /* Gone, or bound to another logical port now: detach. */
+    for (size_t i = 0; i < dp->n_ports;) {
+        const json_t *v = vif_find(vifs, dp->ports[i].name);
+        const char *iface = v ? json_string_value(json_object_get(v, "iface_id")) : NULL;
+        if (iface && !strcmp(iface, dp->ports[i].iface_id)) {
+            i++;
+            continue;
+        }
+        int error = vswitch_port_del(dp->vs, dp->ports[i].name);
+        if (error && error != -ENOENT) {
+            OLOG_WARN_RL(&rl, "cannot detach representor %s: %s", dp->ports[i].name,
+                         strerror(-error));
+        }
+        OLOG_INFO("representor %s detached", dp->ports[i].name);
+        port_remove_at(dp, i);
+    }
+
+    /* New: attach. */
+    size_t k;
+    const json_t *v;
+    json_array_foreach(vifs, k, v)
+    {
+        const char *rep = json_string_value(json_object_get(v, "representor"));
+        const char *iface = json_string_value(json_object_get(v, "iface_id"));
+        if (!rep || !iface || dpud_dp_has_port(dp, rep)) {
+            continue;
+        }
+        char *devargs = dpud_config_representor_devargs(dp->config, rep);
+        if (!devargs) {
+            OLOG_WARN_RL(&rl,
+                         "representor %s: no devargs (set representor-devargs or "
+                         "memif-dir)",
+                         rep);
+            continue;
+        }
+        struct dp_port *p = realloc(dp->ports, (dp->n_ports + 1) * sizeof *p);
+        if (!p) {
+            free(devargs);
+            continue;
+        }
+        dp->ports = p;
+        struct ovnic_err err = {0};
+        int error = vswitch_port_add(dp->vs, rep, devargs, iface, &err);
+        if (error) {
+            char buf[256];
+            OLOG_WARN_RL(&rl, "cannot attach representor %s (%s): %s", rep, devargs,
+                         ovnic_err_is_set(&err) ? ovnic_err_format(&err, buf, sizeof buf)
+                                                : strerror(-error));
+            free(devargs);
+            continue;
+        }
+        OLOG_INFO("representor %s attached for %s", rep, iface);
+        free(devargs);
+        p[dp->n_ports].name = strdup(rep);
+        p[dp->n_ports].iface_id = strdup(iface);
+        if (!p[dp->n_ports].name || !p[dp->n_ports].iface_id) {
+            free(p[dp->n_ports].name);
+            free(p[dp->n_ports].iface_id);
+            vswitch_port_del(dp->vs, rep);
+            continue;
+        }
+        dp->n_ports++;
+    }
+}
+
+bool
+dpud_dp_has_port(const struct dpud_dp *dp, const char *name)
+{
+    for (size_t i = 0; i < dp->n_ports; i++) {
+        if (!strcmp(dp->ports[i].name, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int64_t
+dpud_dp_sync_pipeline(struct dpud_dp *dp, const struct ovsdb_replica *replica,
+                      struct ovnic_err *err)
+{
+    return vswitch_pipeline_sync(dp->vs, replica, err);
+}
+
+uint64_t
+dpud_dp_generation_live(const struct dpud_dp *dp)
+{
+    return vswitch_generation_live(dp->vs);
+}
+
+unsigned int
+dpud_dp_run(struct dpud_dp *dp)
+{
+    return vswitch_run(dp->vs);
+}
+
+size_t
+dpud_dp_take_mac_bindings(struct dpud_dp *dp, struct dpud_mac_binding **mbs)
+{
+    size_t n = dp->n_mbs;
+
+    *mbs = dp->mbs;
+    dp->mbs = NULL;
+    dp->n_mbs = 0;
+    return n;
+}
+
+/* Parses a hex string into a new buffer.  Caller owns. */
+static uint8_t *
+hex_decode(const char *hex, size_t *len)
+{
+    size_t n = strlen(hex);
+    if (!n || n % 2) {
+        return NULL;
+    }
+    uint8_t *b = malloc(n / 2);
+    if (!b) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned int v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) {
+            free(b);
+            return NULL;
+        }
+        b[i] = (uint8_t)v;
+    }
+    *len = n / 2;
+    return b;
+}
+
+static int
+int_arg(const json_t *args, const char *name, long long dflt, long long min,
+        long long max, long long *out)
+{
+    const json_t *v = json_object_get(args, name);
+    if (!v) {
+        *out = dflt;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min ||
+        json_integer_value(v) > max) {
+        return -EINVAL;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+bool
+dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args, json_t **result,
+            int *error, char *errbuf, size_t errlen)
+{
+    long long zone, limit;
+
+    *result = NULL;
+    *error = 0;
+    if (!strcmp(method, "dp-ports")) {
+        *result = vswitch_ports_json(dp->vs);
+    } else if (!strcmp(method, "dp-stats")) {
+        *result = vswitch_stats_json(dp->vs);
+    } else if (!strcmp(method, "dp-flows")) {
+        if (int_arg(args, "limit", 0, 0, INT32_MAX, &limit)) {
+            *error = -EINVAL;
+            snprintf(errbuf, errlen, "\"limit\" must be a non-negative integer");
+            return true;
+        }
+        *result = vswitch_megaflows_json(dp->vs, (size_t)limit);
+    } else if (!strcmp(method, "dp-neigh")) {
+        *result = vswitch_neigh_json(dp->vs);
+    } else if (!strcmp(method, "conntrack-dump") || !strcmp(method, "conntrack-flush")) {
+        if (int_arg(args, "zone", -1, -1, 65535, &zone) ||
+            int_arg(args, "limit", 0, 0, INT32_MAX, &limit)) {
+            *error = -EINVAL;
+            snprintf(errbuf, errlen,
+                     "\"zone\" must be an integer in [0, 65535] and \"limit\" >= 0");
+            return true;
+        }
+        if (!strcmp(method, "conntrack-dump")) {
+            *result = vswitch_conntrack_json(dp->vs, (int)zone, (size_t)limit);
+        } else {
+            size_t n = vswitch_conntrack_flush(dp->vs, (int)zone);
+            *result = json_pack("{s:I}", "flushed", (json_int_t)n);
+        }
+    } else if (!strcmp(method, "conntrack-stats")) {
+        *result = vswitch_conntrack_stats_json(dp->vs);
+    } else if (!strcmp(method, "dp-trace")) {
+        const char *port = json_string_value(json_object_get(args, "port"));
+        const char *hex = json_string_value(json_object_get(args, "packet"));
+        size_t len = 0;
+        uint8_t *pkt = hex ? hex_decode(hex, &len) : NULL;
+        if (!port || !pkt) {
+            free(pkt);
+            *error = -EINVAL;
+            snprintf(errbuf, errlen,
+                     "dp-trace needs \"port\" and \"packet\" (the frame in hex)");
+            return true;
+        }
+        struct ovnic_err err = {0};
+        *result = vswitch_trace_json(dp->vs, port, pkt, len, &err);
+        free(pkt);
+        if (!*result) {
+            *error = -EINVAL;
+            if (ovnic_err_is_set(&err)) {
+                ovnic_err_format(&err, errbuf, errlen);
+            } else {
+                snprintf(errbuf, errlen, "trace failed");
+            }
+            return true;
+        }
+    } else {
+        return false;
+    }
+    if (!*result) {
+        *error = -ENOMEM;
+        snprintf(errbuf, errlen, "out of memory");
+    }
+    return true;
+}
+
+#else /* !OVNIC_DPUD_VSWITCH */
+
+int
+dpud_dp_create(const struct dpud_config *config OVNIC_UNUSED,
+               struct dpud_dp **dpp OVNIC_UNUSED, struct ovnic_err *err)
+{
+    return ovnic_err_set(err, -EOPNOTSUPP,
+                         "datapath = dpdk: ovnic-dpud was built without DPDK");
+}
+
+void
+dpud_dp_destroy(struct dpud_dp *dp OVNIC_UNUSED)
+{}
+
+void
+dpud_dp_sync_ports(struct dpud_dp *dp OVNIC_UNUSED, const json_t *vifs OVNIC_UNUSED)
+{}
+
+bool
+dpud_dp_has_port(const struct dpud_dp *dp OVNIC_UNUSED, const char *name OVNIC_UNUSED)
+{
+    return false;
+}
+
+int64_t
+dpud_dp_sync_pipeline(struct dpud_dp *dp OVNIC_UNUSED,
+                      const struct ovsdb_replica *replica OVNIC_UNUSED,
+                      struct ovnic_err *err)
+{
+    return ovnic_err_set(err, -EOPNOTSUPP, "built without DPDK");
+}
+
+uint64_t
+dpud_dp_generation_live(const struct dpud_dp *dp OVNIC_UNUSED)
+{
+    return 0;
+}
+
+unsigned int
+dpud_dp_run(struct dpud_dp *dp OVNIC_UNUSED)
+{
+    return 1000;
+}
+
+size_t
+dpud_dp_take_mac_bindings(struct dpud_dp *dp OVNIC_UNUSED, struct dpud_mac_binding **mbs)
+{
+    *mbs = NULL;
+    return 0;
+}
+
+bool
+dpud_dp_ctl(struct dpud_dp *dp OVNIC_UNUSED, const char *method OVNIC_UNUSED,
+            const json_t *args OVNIC_UNUSED, json_t **result OVNIC_UNUSED,
+            int *error OVNIC_UNUSED, char *errbuf OVNIC_UNUSED,
+            size_t errlen OVNIC_UNUSED)
+{
+    return false;
+}
+
+#endif /* OVNIC_DPUD_VSWITCH */

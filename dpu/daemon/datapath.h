@@ -1,0 +1,74 @@
+/* ovnic-dpud: the daemon's side of the DPDK vswitch (dpu/vswitch/vswitch.h).
+ *
+ * With "datapath = dpdk" the daemon owns a vswitch: this module creates it from the
+ * configuration, keeps its representor ports equal to the VIFs the binding table
+ * knows (reconciled after every SB step), rebuilds its pipeline from the SB replica,
+ * tells which pipeline generation the datapath runs (so that a port's flows count as
+ * installed, and Port_Binding.up and nb_cfg follow, only once they forward), queues
+ * the MAC bindings the datapath learns for the SB, and answers the control-socket
+ * methods that show the datapath.
+ *
+ * Built without DPDK, dpud_dp_create() fails with -EOPNOTSUPP. */
+#ifndef OVNIC_DPUD_DATAPATH_H
+#define OVNIC_DPUD_DATAPATH_H 1
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shared/util/err.h"
+
+struct dpud_config;
+struct dpud_dp;
+struct ovsdb_replica;
+
+/** A MAC binding the datapath learned (put_arp / put_nd). */
+struct dpud_mac_binding {
+    char *logical_port; /* Owned. */
+    uint32_t datapath;  /* Tunnel key. */
+    char ip[48];
+    char mac[18];
+};
+
+/** Starts the vswitch described by 'config' (borrowed; must outlive it).  Caller owns;
+ * free with dpud_dp_destroy().  Errors: -EOPNOTSUPP (built without DPDK), and what
+ * vswitch_create() gives ('err' says why). */
+int dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
+                   struct ovnic_err *err);
+
+/** Stops the datapath.  NULL is a no-op. */
+void dpud_dp_destroy(struct dpud_dp *dp);
+
+/** Makes the representor ports those of 'vifs' (binding_vifs_to_json(): objects with
+ * "representor" and "iface_id"): attaches what is new, detaches what is gone.  A port
+ * that cannot be attached is logged (rate-limited) and retried at the next call. */
+void dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs);
+
+/** True if representor 'name' is attached. */
+bool dpud_dp_has_port(const struct dpud_dp *dp, const char *name);
+
+/** Rebuilds the pipeline from 'replica'.  Returns the new generation (> 0) or a
+ * negative errno ('err' says why; the datapath keeps the previous one). */
+int64_t dpud_dp_sync_pipeline(struct dpud_dp *dp, const struct ovsdb_replica *replica,
+                              struct ovnic_err *err);
+
+/** The generation the datapath runs. */
+uint64_t dpud_dp_generation_live(const struct dpud_dp *dp);
+
+/** Housekeeping (vswitch_run()); returns the ms until it wants to run again. */
+unsigned int dpud_dp_run(struct dpud_dp *dp);
+
+/** Moves the queued MAC bindings to the caller: '*mbs' (caller frees each
+ * logical_port and the array), their count returned. */
+size_t dpud_dp_take_mac_bindings(struct dpud_dp *dp, struct dpud_mac_binding **mbs);
+
+/** Answers control-socket method 'method' with arguments 'args' (an object) if it is
+ * one of the datapath's ("dp-ports", "dp-stats", "dp-flows", "dp-neigh",
+ * "conntrack-dump", "conntrack-stats", "conntrack-flush", "dp-trace"): returns true
+ * and sets either '*result' (caller owns) or '*error' and 'errbuf'.  Returns false
+ * for other methods. */
+bool dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args,
+                 json_t **result, int *error, char *errbuf, size_t errlen);
+
+#endif /* OVNIC_DPUD_DATAPATH_H */

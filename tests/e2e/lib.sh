@@ -1,0 +1,159 @@
+# ovnic end-to-end scenarios: a real OVN central, simulated hosts with DPUs
+# (ovnic-sim lab: ovnic-nicsim per host), ovnic-dpud with its DPDK datapath on each
+# DPU, and VMs (network namespaces holding a VF netdev).  Sourced, not run: used by
+# tests/e2e/*.sh and scripts/demo.sh.
+#
+# The caller sets BUILD (build tree), TOP (source tree) and E2E_DIR (a fresh temp
+# directory), and calls e2e_cleanup from its EXIT trap.
+
+E2E_LAB=${E2E_LAB:-ovl$$}
+E2E_HOSTS=()
+
+e2e_step() {
+    printf '\n\033[1m==> %s\033[0m\n' "$*"
+}
+
+e2e_fail() {
+    echo "e2e: FAILED: $*" >&2
+    for h in "${E2E_HOSTS[@]}"; do
+        if [ -f "$E2E_DIR/dpu$h/dpud.log" ]; then
+            echo "---- last lines of dpu$h/dpud.log" >&2
+            tail -n 25 "$E2E_DIR/dpu$h/dpud.log" >&2
+        fi
+    done
+    exit 1
+}
+
+e2e_tools() {
+    OVNICCTL="$BUILD/tools/ovnicctl/ovnicctl"
+    DPUD="$BUILD/dpu/daemon/ovnic-dpud"
+    SIM="$BUILD/tests/hw-sim/lab/ovnic-sim"
+    CENTRAL="$TOP/scripts/ovn-central.sh"
+    export OVNIC_NICSIM="$BUILD/tests/hw-sim/nicsim/ovnic-nicsim"
+    for t in "$OVNICCTL" "$DPUD" "$SIM" "$OVNIC_NICSIM"; do
+        [ -x "$t" ] || { echo "e2e: $t is missing (build first)" >&2; exit 1; }
+    done
+    for t in ovn-nbctl ovsdb-server busybox ip ethtool; do
+        command -v "$t" >/dev/null || { echo "e2e: $t not installed" >&2; exit 77; }
+    done
+    [ "$(id -u)" = 0 ] || { echo "e2e: needs root" >&2; exit 77; }
+}
+
+# e2e_central: NB and SB (standalone) and northd under $E2E_DIR/central.
+e2e_central() {
+    mkdir -p "$E2E_DIR/central"
+    "$CENTRAL" start-nb "$E2E_DIR/central" >/dev/null
+    SB=$("$CENTRAL" start-sb "$E2E_DIR/central")
+    "$CENTRAL" start-northd "$E2E_DIR/central" >/dev/null
+    NB="unix:$E2E_DIR/central/nb.sock"
+    export SB NB
+}
+
+nbctl() {
+    ovn-nbctl --db="$NB" --timeout=60 "$@"
+}
+
+# e2e_lab N VFS: the lab with N hosts and VFS VFs each, every VF enabled.
+e2e_lab() {
+    local n=$1 vfs=$2
+    "$SIM" lab up --name "$E2E_LAB" --hosts "$n" --vfs "$vfs" --dir "$E2E_DIR/lab" \
+        >"$E2E_DIR/lab-up.log" 2>&1 || { cat "$E2E_DIR/lab-up.log" >&2; e2e_fail "lab up"; }
+    for h in $(seq 1 "$n"); do
+        E2E_HOSTS+=("$h")
+        local sysfs
+        sysfs=$(lab_get "$h" sysfs_root)
+        echo "$vfs" >"$sysfs/devices/pci0000:00/0000:03:00.0/sriov_numvfs"
+    done
+    # Wait for the VF netdevs of the last host.
+    for _ in $(seq 100); do
+        ip -n "$E2E_LAB-h$n" link show "pf0v$((vfs - 1))" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    e2e_fail "VFs did not appear"
+}
+
+# lab_get HOST KEY: a value of host HOST (1-based) from lab.json.
+lab_get() {
+    python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["host_list"][int(sys.argv[2])-1]; print(h[sys.argv[3]])' \
+        "$E2E_DIR/lab/lab.json" "$1" "$2"
+}
+
+# e2e_vm HOST VF NAME: namespace $E2E_LAB-hHOST-NAME receives VF VF as eth0.
+e2e_vm() {
+    local h=$1 vf=$2 name=$3 ns="$E2E_LAB-h$1-$3"
+    ip netns add "$ns"
+    ip -n "$E2E_LAB-h$h" link set "pf0v$vf" netns "$ns"
+    ip -n "$ns" link set "pf0v$vf" name eth0
+    ip -n "$ns" link set lo up
+    ip -n "$ns" link set eth0 up
+    ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null
+}
+
+vm_ns() {
+    echo "$E2E_LAB-h$1-$2"
+}
+
+vm_mac() {
+    ip -n "$(vm_ns "$1" "$2")" -o link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p'
+}
+
+# e2e_dpud HOST [KEY=VALUE...]: ovnic-dpud for host HOST with its DPDK datapath.
+e2e_dpud() {
+    local h=$1 dir="$E2E_DIR/dpu$1"
+    shift
+    mkdir -p "$dir"
+    "$DPUD" --system-id="hv$h" --sb-remote="$SB" --encap-ip="$(lab_get "$h" encap_ip)" \
+        --rundir="$dir" --log-file="$dir/dpud.log" --datapath=dpdk \
+        --memif-dir="$(lab_get "$h" memif_dir)" --uplink-mac="$(lab_get "$h" uplink_mac)" \
+        --dpdk-args="--no-huge -m 256" "$@" --detach ||
+        e2e_fail "ovnic-dpud hv$h did not start"
+}
+
+dpud_ctl() {
+    local h=$1
+    shift
+    "$OVNICCTL" "$@" --target="$E2E_DIR/dpu$h/ovnic-dpud.ctl"
+}
+
+# e2e_dhcp HOST VM: DHCPv4 in the VM with busybox udhcpc; prints the address.
+e2e_dhcp() {
+    local ns
+    ns=$(vm_ns "$1" "$2")
+    cat >"$E2E_DIR/udhcpc.sh" <<'EOF'
+#!/bin/sh
+case "$1" in
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+    ;;
+esac
+exit 0
+EOF
+    chmod +x "$E2E_DIR/udhcpc.sh"
+    ip netns exec "$ns" busybox udhcpc -i eth0 -n -q -t 5 -T 2 -s "$E2E_DIR/udhcpc.sh" \
+        >"$E2E_DIR/udhcpc-$1-$2.log" 2>&1 || { cat "$E2E_DIR/udhcpc-$1-$2.log" >&2; return 1; }
+    ip -n "$ns" -4 -o addr show dev eth0 | awk '{print $4}'
+}
+
+e2e_cleanup() {
+    for h in "${E2E_HOSTS[@]}"; do
+        local pidf="$E2E_DIR/dpu$h/ovnic-dpud.pid"
+        if [ -f "$pidf" ]; then
+            local pid
+            pid=$(cat "$pidf")
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
+    if [ -n "${SIM:-}" ] && [ -d "$E2E_DIR/lab" ]; then
+        "$SIM" lab down --name "$E2E_LAB" --dir "$E2E_DIR/lab" >/dev/null 2>&1 || true
+    fi
+    if [ -d "$E2E_DIR/central" ]; then
+        "$CENTRAL" stop "$E2E_DIR/central" >/dev/null 2>&1 || true
+    fi
+}

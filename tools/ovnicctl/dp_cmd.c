@@ -1,0 +1,446 @@
+/* ovnicctl dpctl ... and ovnicctl conntrack ...: the DPDK datapath of a running
+ * ovnic-dpud (ports and counters, megaflows, neighbours, live trace, connection
+ * tracking), through its control socket. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpud_cmd.h"
+#include "ovnicctl.h"
+
+#define DP_TIMEOUT_MS 30000
+
+enum {
+    OPT_TARGET = 256,
+    OPT_FORMAT,
+    OPT_ZONE,
+    OPT_LIMIT,
+};
+
+struct dp_opts {
+    const char *path;
+    char *target;
+    bool json;
+    long zone;  /* -1: every zone. */
+    long limit; /* 0: no limit. */
+};
+
+/* Parses the options of 'path'; 'zone_ok' and 'limit_ok' say which it takes.
+ * Returns -1 to proceed, or an exit status. */
+static int
+dp_parse(const char *path, int argc, char *argv[], struct dp_opts *o, bool zone_ok,
+         bool limit_ok)
+{
+    static const struct option longopts[] = {
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"zone", required_argument, NULL, OPT_ZONE},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    o->zone = -1;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case OPT_TARGET:
+            free(o->target);
+            o->target = strdup(optarg);
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "json") && strcmp(optarg, "table") &&
+                strcmp(optarg, "text")) {
+                return ovnicctl_usage_error(
+                    path, "unknown format '%s' (use text or json)", optarg);
+            }
+            o->json = !strcmp(optarg, "json");
+            break;
+        case OPT_ZONE:
+        case OPT_LIMIT: {
+            if ((c == OPT_ZONE && !zone_ok) || (c == OPT_LIMIT && !limit_ok)) {
+                return ovnicctl_usage_error(path, "unknown option '%s'",
+                                            argv[optind - 1]);
+            }
+            long v = strtol(optarg, &end, 10);
+            long max = c == OPT_ZONE ? 65535 : INT32_MAX;
+            if (*end || !*optarg || v < 0 || v > max) {
+                return ovnicctl_usage_error(path, "bad %s '%s'",
+                                            c == OPT_ZONE ? "zone" : "limit", optarg);
+            }
+            *(c == OPT_ZONE ? &o->zone : &o->limit) = v;
+            break;
+        }
+        default:
+            return ovnicctl_usage_error(path, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!o->target && !(o->target = ovnicctl_dpud_default_target())) {
+        return ovnicctl_error("out of memory");
+    }
+    return -1;
+}
+
+/* Calls 'method' with 'args' (taken).  Returns an exit status. */
+static int
+dp_call(struct dp_opts *o, const char *method, json_t *args, json_t **result)
+{
+    char *errmsg = NULL;
+    int error =
+        ovnicctl_dpud_call(o->target, method, args, DP_TIMEOUT_MS, result, &errmsg);
+
+    if (!error) {
+        return OVNICCTL_EXIT_OK;
+    }
+    int status =
+        errmsg ? ovnicctl_error("%s: %s", o->path, errmsg)
+        : error == -ENOENT || error == -ECONNREFUSED
+            ? ovnicctl_error("%s: cannot connect to %s: %s (is ovnic-dpud running?)",
+                             o->path, o->target, strerror(-error))
+            : ovnicctl_error("%s: %s: %s", o->path, o->target, strerror(-error));
+    free(errmsg);
+    return status;
+}
+
+static void
+print_scalar(const json_t *v)
+{
+    if (json_is_string(v)) {
+        fputs(json_string_value(v), stdout);
+    } else if (!v || json_is_null(v)) {
+        fputs("-", stdout);
+    } else {
+        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+        fputs(s ? s : "?", stdout);
+        free(s);
+    }
+}
+
+/* Prints an array of objects as a table with the columns 'cols' (NULL-ended). */
+static void
+print_table(const json_t *rows, const char *const *cols)
+{
+    size_t i;
+    const json_t *row;
+
+    for (size_t c = 0; cols[c]; c++) {
+        printf("%s%s", c ? "  " : "", cols[c]);
+    }
+    putchar('\n');
+    json_array_foreach(rows, i, row)
+    {
+        for (size_t c = 0; cols[c]; c++) {
+            if (c) {
+                fputs("  ", stdout);
+            }
+            print_scalar(json_object_get(row, cols[c]));
+        }
+        putchar('\n');
+    }
+}
+
+/* Prints an object as "key: value" lines (nested objects indented). */
+static void
+print_object(const json_t *obj, int indent)
+{
+    const char *key;
+    const json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        printf("%*s%s:", indent, "", key);
+        if (json_is_object(v)) {
+            putchar('\n');
+            print_object(v, indent + 2);
+        } else {
+            putchar(' ');
+            print_scalar(v);
+            putchar('\n');
+        }
+    }
+}
+
+static int
+print_json(const json_t *json)
+{
+    char *s = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    if (!s) {
+        return ovnicctl_error("out of memory");
+    }
+    puts(s);
+    free(s);
+    return OVNICCTL_EXIT_OK;
+}
+
+/* Runs one datapath query: options, then 'method', then the output. */
+static int
+dp_query(const char *path, int argc, char *argv[], const char *method, bool zone_ok,
+         bool limit_ok, const char *const *cols)
+{
+    struct dp_opts o;
+    json_t *result = NULL;
+    int status = dp_parse(path, argc, argv, &o, zone_ok, limit_ok);
+
+    if (status < 0 && optind < argc) {
+        status = ovnicctl_usage_error(path, "unexpected argument '%s'", argv[optind]);
+    }
+    if (status < 0) {
+        json_t *args = json_object();
+        if (zone_ok && o.zone >= 0) {
+            json_object_set_new(args, "zone", json_integer(o.zone));
+        }
+        if (limit_ok && o.limit) {
+            json_object_set_new(args, "limit", json_integer(o.limit));
+        }
+        status = dp_call(&o, method, args, &result);
+        if (!status) {
+            if (o.json) {
+                status = print_json(result);
+            } else if (json_is_array(result) && cols) {
+                print_table(result, cols);
+            } else if (json_is_object(result)) {
+                print_object(result, 0);
+            } else {
+                status = print_json(result);
+            }
+        }
+    }
+    json_decref(result);
+    free(o.target);
+    return status;
+}
+
+static int
+run_show(int argc, char *argv[])
+{
+    static const char *const cols[] = {"name",       "lport",          "link",
+                                       "rx_packets", "tx_packets",     "rx_dropped",
+                                       "tx_dropped", "pipeline_walks", NULL};
+    return dp_query("dpctl show", argc, argv, "dp-ports", false, false, cols);
+}
+
+static int
+run_stats(int argc, char *argv[])
+{
+    return dp_query("dpctl stats", argc, argv, "dp-stats", false, false, NULL);
+}
+
+static int
+run_dump_flows(int argc, char *argv[])
+{
+    static const char *const cols[] = {"packets", "bytes",   "used_ms",
+                                       "match",   "actions", NULL};
+    return dp_query("dpctl dump-flows", argc, argv, "dp-flows", false, true, cols);
+}
+
+static int
+run_neigh(int argc, char *argv[])
+{
+    struct dp_opts o;
+    json_t *result = NULL;
+    int status = dp_parse("dpctl neigh", argc, argv, &o, false, false);
+
+    if (status < 0 && optind < argc) {
+        status = ovnicctl_usage_error(o.path, "unexpected argument '%s'", argv[optind]);
+    }
+    if (status < 0) {
+        status = dp_call(&o, "dp-neigh", json_object(), &result);
+        if (!status && o.json) {
+            status = print_json(result);
+        } else if (!status) {
+            static const char *const cols[] = {"ip",     "mac",      "state",
+                                               "age_ms", "requests", NULL};
+            printf("local %s %s gateway ",
+                   json_string_value(json_object_get(result, "local_ip")),
+                   json_string_value(json_object_get(result, "local_mac")));
+            print_scalar(json_object_get(result, "gateway"));
+            putchar('\n');
+            print_table(json_object_get(result, "entries"), cols);
+        }
+    }
+    json_decref(result);
+    free(o.target);
+    return status;
+}
+
+static int
+run_trace(int argc, char *argv[])
+{
+    struct dp_opts o;
+    json_t *result = NULL;
+    int status = dp_parse("dpctl trace", argc, argv, &o, false, false);
+
+    if (status < 0 && argc - optind != 2) {
+        status = ovnicctl_usage_error(o.path, "expected PORT and FRAME (hex)");
+    }
+    if (status < 0) {
+        json_t *args =
+            json_pack("{s:s,s:s}", "port", argv[optind], "packet", argv[optind + 1]);
+        status = dp_call(&o, "dp-trace", args, &result);
+        if (!status) {
+            const char *minimal = json_string_value(json_object_get(result, "minimal"));
+            if (o.json || !minimal) {
+                status = print_json(result);
+            } else {
+                fputs(minimal, stdout);
+            }
+        }
+    }
+    json_decref(result);
+    free(o.target);
+    return status;
+}
+
+static int
+run_ct_dump(int argc, char *argv[])
+{
+    static const char *const cols[] = {"zone", "proto", "orig",       "reply", "state",
+                                       "mark", "nat",   "expires_ms", NULL};
+    return dp_query("conntrack dump", argc, argv, "conntrack-dump", true, true, cols);
+}
+
+static int
+run_ct_flush(int argc, char *argv[])
+{
+    return dp_query("conntrack flush", argc, argv, "conntrack-flush", true, false, NULL);
+}
+
+static int
+run_ct_stats(int argc, char *argv[])
+{
+    return dp_query("conntrack stats", argc, argv, "conntrack-stats", false, false, NULL);
+}
+
+#define DP_COMMON_OPTIONS                                           \
+    "Options:\n"                                                    \
+    "  --target=PATH        ovnic-dpud's control socket (default: " \
+    "$OVNIC_RUNDIR/ovnic-dpud.ctl,\n"                               \
+    "                       else /var/run/ovnic/ovnic-dpud.ctl)\n"  \
+    "  --format=text|json   output format (default: text)\n"
+
+static const struct ovnicctl_command show_cmd = {
+    .name = "show",
+    .summary = "list the datapath's ports and their counters",
+    .help = "Usage: ovnicctl dpctl show [OPTIONS]\n"
+            "\n"
+            "Lists the representor ports of the DPDK datapath (the uplink included),\n"
+            "the logical port each carries, link state, and packet counters.\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_show,
+};
+
+static const struct ovnicctl_command stats_cmd = {
+    .name = "stats",
+    .summary = "show datapath totals and drops by reason",
+    .help = "Usage: ovnicctl dpctl stats [OPTIONS]\n"
+            "\n"
+            "Shows the datapath lcore's totals (polls, idle sleeps, packets, pipeline\n"
+            "walks, cache hits) and every drop counter by its reason.\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_stats,
+};
+
+static const struct ovnicctl_command dump_flows_cmd = {
+    .name = "dump-flows",
+    .summary = "list the megaflows the datapath holds",
+    .help = "Usage: ovnicctl dpctl dump-flows [--limit=N] [OPTIONS]\n"
+            "\n"
+            "Lists the megaflow cache: each masked match, its composed actions, and\n"
+            "its packet and byte counters.\n"
+            "\n" DP_COMMON_OPTIONS "  --limit=N            at most N megaflows\n",
+    .run = run_dump_flows,
+};
+
+static const struct ovnicctl_command neigh_cmd = {
+    .name = "neigh",
+    .summary = "show the underlay neighbour table",
+    .help = "Usage: ovnicctl dpctl neigh [OPTIONS]\n"
+            "\n"
+            "Shows the local tunnel endpoint and the MACs of the remote endpoints (or\n"
+            "gateway) the datapath resolved on the uplink.\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_neigh,
+};
+
+static const struct ovnicctl_command trace_cmd = {
+    .name = "trace",
+    .summary = "trace a frame through the live pipeline",
+    .help = "Usage: ovnicctl dpctl trace PORT FRAME [OPTIONS]\n"
+            "\n"
+            "Runs the Ethernet frame FRAME (hexadecimal) as if it arrived on PORT (a\n"
+            "representor name, or \"uplink\") through the pipeline the datapath runs\n"
+            "now, and prints what would become of it.  Nothing is sent.\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_trace,
+};
+
+static const struct ovnicctl_command *const dpctl_subcommands[] = {
+    &show_cmd, &stats_cmd, &dump_flows_cmd, &neigh_cmd, &trace_cmd, NULL,
+};
+
+const struct ovnicctl_command ovnicctl_dpctl_command = {
+    .name = "dpctl",
+    .summary = "show the DPDK datapath of a running ovnic-dpud",
+    .help = "Usage: ovnicctl dpctl COMMAND [ARGS...]\n"
+            "\n"
+            "Shows the datapath of an ovnic-dpud started with datapath = dpdk.\n",
+    .subcommands = dpctl_subcommands,
+};
+
+static const struct ovnicctl_command ct_dump_cmd = {
+    .name = "dump",
+    .summary = "list tracked connections",
+    .help = "Usage: ovnicctl conntrack dump [--zone=Z] [--limit=N] [OPTIONS]\n"
+            "\n"
+            "Lists the connections of zone Z (default: every zone): original and\n"
+            "reply tuples, state, mark, NAT and time left.\n"
+            "\n" DP_COMMON_OPTIONS "  --zone=Z             only zone Z\n"
+            "  --limit=N            at most N connections\n",
+    .run = run_ct_dump,
+};
+
+static const struct ovnicctl_command ct_flush_cmd = {
+    .name = "flush",
+    .summary = "remove tracked connections",
+    .help = "Usage: ovnicctl conntrack flush [--zone=Z] [OPTIONS]\n"
+            "\n"
+            "Removes the connections of zone Z, or every connection.\n"
+            "\n" DP_COMMON_OPTIONS "  --zone=Z             only zone Z\n",
+    .run = run_ct_flush,
+};
+
+static const struct ovnicctl_command ct_stats_cmd = {
+    .name = "stats",
+    .summary = "show connection-tracking counters",
+    .help = "Usage: ovnicctl conntrack stats [OPTIONS]\n"
+            "\n"
+            "Shows connections held, created, expired, invalid packets, drops because\n"
+            "the table was full, NAT and related counts.\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_ct_stats,
+};
+
+static const struct ovnicctl_command *const ct_subcommands[] = {
+    &ct_dump_cmd,
+    &ct_flush_cmd,
+    &ct_stats_cmd,
+    NULL,
+};
+
+const struct ovnicctl_command ovnicctl_conntrack_command = {
+    .name = "conntrack",
+    .summary = "show or flush the connection tracker of a running ovnic-dpud",
+    .help = "Usage: ovnicctl conntrack COMMAND [ARGS...]\n"
+            "\n"
+            "The connection tracker of an ovnic-dpud started with datapath = dpdk.\n",
+    .subcommands = ct_subcommands,
+};
