@@ -50,28 +50,28 @@ extern const struct ct_class conntrack_class;
 
 /** Limits and timeouts, in milliseconds.  0 takes the default in brackets. */
 struct conntrack_config {
-    size_t max_conns;          /* [262144] */
-    uint32_t tcp_syn_ms;       /* SYN_SENT, SYN_RECV [30000] */
-    uint32_t tcp_est_ms;       /* ESTABLISHED [86400000] */
-    uint32_t tcp_fin_ms;       /* FIN_WAIT, CLOSE_WAIT, TIME_WAIT [30000] */
-    uint32_t tcp_closed_ms;    /* CLOSED (after RST) [1000] */
-    uint32_t udp_first_ms;     /* UDP, one direction seen [30000] */
-    uint32_t udp_est_ms;       /* UDP, both directions [180000] */
-    uint32_t icmp_ms;          /* ICMP echo [30000] */
-    uint32_t other_ms;         /* Other protocols [60000] */
-    bool tcp_liberal;          /* No sequence-window checks. */
-    uint64_t (*now_ms)(void);  /* Clock, for tests; NULL: time_msec(). */
+    size_t max_conns;         /* [262144] */
+    uint32_t tcp_syn_ms;      /* SYN_SENT, SYN_RECV [30000] */
+    uint32_t tcp_est_ms;      /* ESTABLISHED [86400000] */
+    uint32_t tcp_fin_ms;      /* FIN_WAIT, CLOSE_WAIT, TIME_WAIT [30000] */
+    uint32_t tcp_closed_ms;   /* CLOSED (after RST) [1000] */
+    uint32_t udp_first_ms;    /* UDP, one direction seen [30000] */
+    uint32_t udp_est_ms;      /* UDP, both directions [180000] */
+    uint32_t icmp_ms;         /* ICMP echo [30000] */
+    uint32_t other_ms;        /* Other protocols [60000] */
+    bool tcp_liberal;         /* No sequence-window checks. */
+    uint64_t (*now_ms)(void); /* Clock, for tests; NULL: time_msec(). */
 };
 
 struct conntrack_stats {
-    uint64_t n_conns;       /* Connections held. */
-    uint64_t n_created;     /* Connections created. */
-    uint64_t n_expired;     /* Removed by timeout. */
-    uint64_t n_lookups;     /* execute() calls. */
-    uint64_t n_invalid;     /* Packets that got ct_state inv. */
-    uint64_t n_full_drops;  /* New connections refused: max_conns reached. */
-    uint64_t n_nat;         /* Packets whose addresses or ports were rewritten. */
-    uint64_t n_related;     /* ICMP errors found related. */
+    uint64_t n_conns;      /* Connections held. */
+    uint64_t n_created;    /* Connections created. */
+    uint64_t n_expired;    /* Removed by timeout. */
+    uint64_t n_lookups;    /* execute() calls. */
+    uint64_t n_invalid;    /* Packets that got ct_state inv. */
+    uint64_t n_full_drops; /* New connections refused: max_conns reached. */
+    uint64_t n_nat;        /* Packets whose addresses or ports were rewritten. */
+    uint64_t n_related;    /* ICMP errors found related. */
 };
 
 /** Creates an empty tracker.  'config' may be NULL (defaults).  Caller owns; free

@@ -98,31 +98,8 @@ dp_call(struct dp_opts *o, const char *method, json_t *args, json_t **result)
     int error =
         ovnicctl_dpud_call(o->target, method, args, DP_TIMEOUT_MS, result, &errmsg);
 
-    if (!error) {
-        return OVNICCTL_EXIT_OK;
-    }
-    int status =
-        errmsg ? ovnicctl_error("%s: %s", o->path, errmsg)
-        : error == -ENOENT || error == -ECONNREFUSED
-            ? ovnicctl_error("%s: cannot connect to %s: %s (is ovnic-dpud running?)",
-                             o->path, o->target, strerror(-error))
-            : ovnicctl_error("%s: %s: %s", o->path, o->target, strerror(-error));
-    free(errmsg);
-    return status;
-}
-
-static void
-print_scalar(const json_t *v)
-{
-    if (json_is_string(v)) {
-        fputs(json_string_value(v), stdout);
-    } else if (!v || json_is_null(v)) {
-        fputs("-", stdout);
-    } else {
-        char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-        fputs(s ? s : "?", stdout);
-        free(s);
-    }
+    return error ? ovnicctl_dpud_report(o->path, o->target, error, errmsg)
+                 : OVNICCTL_EXIT_OK;
 }
 
 /* Prints an array of objects as a table with the columns 'cols' (NULL-ended). */
@@ -142,7 +119,7 @@ print_table(const json_t *rows, const char *const *cols)
             if (c) {
                 fputs("  ", stdout);
             }
-            print_scalar(json_object_get(row, cols[c]));
+            ovnicctl_print_value(json_object_get(row, cols[c]));
         }
         putchar('\n');
     }
@@ -163,22 +140,10 @@ print_object(const json_t *obj, int indent)
             print_object(v, indent + 2);
         } else {
             putchar(' ');
-            print_scalar(v);
+            ovnicctl_print_value(v);
             putchar('\n');
         }
     }
-}
-
-static int
-print_json(const json_t *json)
-{
-    char *s = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-    if (!s) {
-        return ovnicctl_error("out of memory");
-    }
-    puts(s);
-    free(s);
-    return OVNICCTL_EXIT_OK;
 }
 
 /* Runs one datapath query: options, then 'method', then the output. */
@@ -204,13 +169,13 @@ dp_query(const char *path, int argc, char *argv[], const char *method, bool zone
         status = dp_call(&o, method, args, &result);
         if (!status) {
             if (o.json) {
-                status = print_json(result);
+                status = ovnicctl_print_json(result);
             } else if (json_is_array(result) && cols) {
                 print_table(result, cols);
             } else if (json_is_object(result)) {
                 print_object(result, 0);
             } else {
-                status = print_json(result);
+                status = ovnicctl_print_json(result);
             }
         }
     }
@@ -255,14 +220,14 @@ run_neigh(int argc, char *argv[])
     if (status < 0) {
         status = dp_call(&o, "dp-neigh", json_object(), &result);
         if (!status && o.json) {
-            status = print_json(result);
+            status = ovnicctl_print_json(result);
         } else if (!status) {
             static const char *const cols[] = {"ip",     "mac",      "state",
                                                "age_ms", "requests", NULL};
             printf("local %s %s gateway ",
                    json_string_value(json_object_get(result, "local_ip")),
                    json_string_value(json_object_get(result, "local_mac")));
-            print_scalar(json_object_get(result, "gateway"));
+            ovnicctl_print_value(json_object_get(result, "gateway"));
             putchar('\n');
             print_table(json_object_get(result, "entries"), cols);
         }
@@ -289,7 +254,7 @@ run_trace(int argc, char *argv[])
         if (!status) {
             const char *minimal = json_string_value(json_object_get(result, "minimal"));
             if (o.json || !minimal) {
-                status = print_json(result);
+                status = ovnicctl_print_json(result);
             } else {
                 fputs(minimal, stdout);
             }

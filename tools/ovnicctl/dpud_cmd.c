@@ -278,6 +278,23 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
     return -1;
 }
 
+int
+ovnicctl_dpud_report(const char *path, const char *target, int error, char *errmsg)
+{
+    int status;
+
+    if (errmsg) {
+        status = ovnicctl_error("%s: %s", path, errmsg);
+    } else if (error == -ENOENT || error == -ECONNREFUSED) {
+        status = ovnicctl_error("%s: cannot connect to %s: %s (is ovnic-dpud running?)",
+                                path, target, strerror(-error));
+    } else {
+        status = ovnicctl_error("%s: %s: %s", path, target, strerror(-error));
+    }
+    free(errmsg);
+    return status;
+}
+
 static int
 call(struct dpud_opts *o, const char *method, json_t *args, json_t **result)
 {
@@ -285,26 +302,12 @@ call(struct dpud_opts *o, const char *method, json_t *args, json_t **result)
     int error = ovnicctl_dpud_call(o->target, method, args, (int)(o->timeout_s * 1000),
                                    result, &errmsg);
 
-    if (error) {
-        int status;
-
-        if (errmsg) {
-            status = ovnicctl_error("%s: %s", o->path, errmsg);
-        } else if (error == -ENOENT || error == -ECONNREFUSED) {
-            status =
-                ovnicctl_error("%s: cannot connect to %s: %s (is ovnic-dpud running?)",
-                               o->path, o->target, strerror(-error));
-        } else {
-            status = ovnicctl_error("%s: %s: %s", o->path, o->target, strerror(-error));
-        }
-        free(errmsg);
-        return status;
-    }
-    return OVNICCTL_EXIT_OK;
+    return error ? ovnicctl_dpud_report(o->path, o->target, error, errmsg)
+                 : OVNICCTL_EXIT_OK;
 }
 
-static int
-print_json(const json_t *json)
+int
+ovnicctl_print_json(const json_t *json)
 {
     char *s = json_dumps(json, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 
@@ -316,8 +319,8 @@ print_json(const json_t *json)
     return OVNICCTL_EXIT_OK;
 }
 
-static void
-print_value(const json_t *v)
+void
+ovnicctl_print_value(const json_t *v)
 {
     if (json_is_string(v)) {
         fputs(json_string_value(v), stdout);
@@ -372,7 +375,7 @@ run_status(int argc, char *argv[])
     status = call(&o, "status", NULL, &result);
     if (!status) {
         if (o.json) {
-            status = print_json(result);
+            status = ovnicctl_print_json(result);
         } else {
             const json_t *counters = json_object_get(result, "counters");
             const char *key;
@@ -380,14 +383,14 @@ run_status(int argc, char *argv[])
 
             for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
                 printf("%s: ", order[i]);
-                print_value(json_object_get(result, order[i]));
+                ovnicctl_print_value(json_object_get(result, order[i]));
                 putchar('\n');
             }
             printf("counters:\n");
             json_object_foreach((json_t *)counters, key, v)
             {
                 printf("  %s: ", key);
-                print_value(v);
+                ovnicctl_print_value(v);
                 putchar('\n');
             }
         }
@@ -456,7 +459,7 @@ run_port_list(int argc, char *argv[])
     status = call(&o, "port-list", NULL, &result);
     if (!status) {
         if (o.json) {
-            status = print_json(result);
+            status = ovnicctl_print_json(result);
         } else {
             const json_t *p;
             size_t i;
@@ -561,14 +564,14 @@ run_lflows(int argc, char *argv[])
         call(&o, "lflow-status", json_pack("{s:b}", "failures", o.failures), &result);
     if (!status) {
         if (o.json) {
-            status = print_json(result);
+            status = ovnicctl_print_json(result);
         } else {
             const json_t *f;
             size_t i;
 
             for (i = 0; i < ARRAY_SIZE(order); i++) {
                 printf("%s: ", order[i]);
-                print_value(json_object_get(result, order[i]));
+                ovnicctl_print_value(json_object_get(result, order[i]));
                 putchar('\n');
             }
             json_array_foreach(json_object_get(result, "failed_flows"), i, f)

@@ -17,4 +17,15 @@ int ovnicctl_dpud_call(const char *path, const char *method, json_t *args, int t
  * /var/run/ovnic/ovnic-dpud.ctl.  Caller owns; free(); NULL on allocation failure. */
 char *ovnicctl_dpud_default_target(void);
 
+/** Reports a failed ovnicctl_dpud_call() of command 'path' to 'target': the daemon's
+ * message 'errmsg' (taken; may be NULL), else why it could not be reached.  Returns
+ * the exit status. */
+int ovnicctl_dpud_report(const char *path, const char *target, int error, char *errmsg);
+
+/** Prints 'json' indented, keys sorted.  Returns the exit status. */
+int ovnicctl_print_json(const json_t *json);
+
+/** Prints a scalar: a string as it is, null as "-", anything else as compact JSON. */
+void ovnicctl_print_value(const json_t *v);
+
 #endif /* OVNICCTL_DPUD_CMD_H */
