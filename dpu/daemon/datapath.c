@@ -338,6 +338,14 @@ dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args, json_t *
             return true;
         }
         *result = vswitch_megaflows_json(dp->vs, (size_t)limit);
+    } else if (!strcmp(method, "dp-pipeline")) {
+        const json_t *dpname = json_object_get(args, "datapath");
+        if (dpname && !json_is_string(dpname)) {
+            *error = -EINVAL;
+            snprintf(errbuf, errlen, "\"datapath\" must be a string");
+            return true;
+        }
+        *result = vswitch_pipeline_json(dp->vs, json_string_value(dpname));
     } else if (!strcmp(method, "dp-neigh")) {
         *result = vswitch_neigh_json(dp->vs);
     } else if (!strcmp(method, "conntrack-dump") || !strcmp(method, "conntrack-flush")) {

@@ -64,7 +64,7 @@ unsigned int dpud_dp_run(struct dpud_dp *dp);
 size_t dpud_dp_take_mac_bindings(struct dpud_dp *dp, struct dpud_mac_binding **mbs);
 
 /** Answers control-socket method 'method' with arguments 'args' (an object) if it is
- * one of the datapath's ("dp-ports", "dp-stats", "dp-flows", "dp-neigh",
+ * one of the datapath's ("dp-ports", "dp-stats", "dp-flows", "dp-pipeline", "dp-neigh",
  * "conntrack-dump", "conntrack-stats", "conntrack-flush", "dp-trace"): returns true
  * and sets either '*result' (caller owns) or '*error' and 'errbuf'.  Returns false
  * for other methods. */

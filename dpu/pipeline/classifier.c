@@ -73,6 +73,7 @@ struct cls_rule {
     size_t n_entries;
     size_t n_unresolved;
     size_t n_not_local;
+    uint64_t n_hits; /* Lookups it answered. */
 };
 
 struct cls {
@@ -687,8 +688,54 @@ cls_lookup(struct cls *cls, unsigned int table, const struct pkey *key,
     }
     if (best) {
         cls->stats.n_hits++;
+        ((struct cls_rule *)best)->n_hits++;
     }
     return best;
+}
+
+uint64_t
+cls_rule_hits(const struct cls_rule *rule)
+{
+    return rule->n_hits;
+}
+
+static int
+rule_order(const void *a_, const void *b_)
+{
+    const struct cls_rule *a = *(const struct cls_rule *const *)a_;
+    const struct cls_rule *b = *(const struct cls_rule *const *)b_;
+    if (a->table != b->table) {
+        return a->table < b->table ? -1 : 1;
+    }
+    if (a->priority != b->priority) {
+        return a->priority > b->priority ? -1 : 1;
+    }
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+int
+cls_rules_sorted(const struct cls *cls, const struct cls_rule ***rulesp, size_t *np)
+{
+    size_t n = 0;
+    const struct cls_rule *rule;
+
+    LIST_FOR_EACH (rule, node, &cls->rules) {
+        n++;
+    }
+    const struct cls_rule **v = malloc((n ? n : 1) * sizeof *v);
+    if (!v) {
+        return -ENOMEM;
+    }
+    n = 0;
+    LIST_FOR_EACH (rule, node, &cls->rules) {
+        v[n++] = rule;
+    }
+    if (n > 1) {
+        qsort(v, n, sizeof *v, rule_order);
+    }
+    *rulesp = v;
+    *np = n;
+    return 0;
 }
 
 /* ----- The rest. ----- */

@@ -113,6 +113,14 @@ unsigned int cls_rule_table(const struct cls_rule *rule);
 size_t cls_rule_n_entries(const struct cls_rule *rule);    /* Installed conjunctions. */
 size_t cls_rule_n_unresolved(const struct cls_rule *rule); /* Unknown port names. */
 
+/** Lookups that 'rule' answered (the highest-priority match). */
+uint64_t cls_rule_hits(const struct cls_rule *rule);
+
+/** Every rule of 'cls', by table, then priority (highest first), then order of
+ * addition, into a new array '*rulesp' of '*np' borrowed rules (caller frees the
+ * array).  Errors: -ENOMEM. */
+int cls_rules_sorted(const struct cls *cls, const struct cls_rule ***rulesp, size_t *np);
+
 /** Copies the counters of 'cls' into '*stats'. */
 void cls_get_stats(const struct cls *cls, struct cls_stats *stats);
 

@@ -2299,6 +2299,82 @@ jset(json_t *obj, const char *name, json_t *value)
     return value && !json_object_set_new(obj, name, value);
 }
 
+/* Appends the rules of datapath 'dp' to 'out'.  Returns 0 or -ENOMEM. */
+static int
+dp_flows_json(const struct phys_datapath *dp, json_t *out)
+{
+    const struct cls_rule **rules;
+    size_t n;
+
+    if (!dp->cls) {
+        return 0;
+    }
+    if (cls_rules_sorted(dp->cls, &rules, &n)) {
+        return -ENOMEM;
+    }
+    int error = 0;
+    for (size_t i = 0; i < n && !error; i++) {
+        const struct pl_flow *flow = cls_rule_data(rules[i]);
+        unsigned int table = cls_rule_table(rules[i]);
+        bool egress = table >= PIPELINE_EGRESS_BASE;
+        char u[UUID_LEN + 1];
+        json_t *j = json_pack(
+            "{s:s,s:I,s:s,s:i,s:I,s:s,s:s,s:s,s:s,s:I,s:I}", "datapath", dp->name,
+            "datapath_key", (json_int_t)dp->key, "pipeline",
+            egress ? "egress" : "ingress", "table",
+            (int)(egress ? table - PIPELINE_EGRESS_BASE : table), "priority",
+            (json_int_t)cls_rule_priority(rules[i]), "stage", flow->parsed->stage, "uuid",
+            uuid_to_string(&flow->parsed->uuid, u), "match",
+            flow->match ? flow->match : "", "actions", flow->actions ? flow->actions : "",
+            "installed", (json_int_t)cls_rule_n_entries(rules[i]), "hits",
+            (json_int_t)cls_rule_hits(rules[i]));
+        error = !j || json_array_append_new(out, j) ? -ENOMEM : 0;
+    }
+    free(rules);
+    return error;
+}
+
+static int
+dp_key_order(const void *a_, const void *b_)
+{
+    const struct phys_datapath *a = *(const struct phys_datapath *const *)a_;
+    const struct phys_datapath *b = *(const struct phys_datapath *const *)b_;
+    return (a->key > b->key) - (a->key < b->key);
+}
+
+json_t *
+pipeline_flows_json(const struct pipeline *p, const char *datapath)
+{
+    const struct phys *phys = &p->st->phys;
+    size_t n = hmap_count(&phys->datapaths), k = 0;
+    const struct phys_datapath **dps = malloc((n ? n : 1) * sizeof *dps);
+    json_t *out = json_array();
+    const struct phys_datapath *dp;
+
+    if (!dps || !out) {
+        free(dps);
+        json_decref(out);
+        return NULL;
+    }
+    HMAP_FOR_EACH (dp, node, &phys->datapaths) {
+        if (!datapath || !strcmp(dp->name, datapath)) {
+            dps[k++] = dp;
+        }
+    }
+    if (k > 1) {
+        qsort(dps, k, sizeof *dps, dp_key_order);
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (dp_flows_json(dps[i], out)) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
+    free(dps);
+    return out;
+}
+
 json_t *
 pipeline_result_to_json(const struct pipeline_result *r)
 {

@@ -392,6 +392,15 @@ char *pipeline_megaflow_format(const struct pipeline_result *result);
  * Members that do not apply are left out.  Caller owns; NULL on allocation failure. */
 json_t *pipeline_result_to_json(const struct pipeline_result *result);
 
+/** The logical flows installed in the classifiers of datapath 'datapath' (its name;
+ * NULL: every datapath), like ovs-ofctl dump-flows: a JSON array of {"datapath",
+ * "datapath_key", "pipeline", "table", "priority", "stage", "uuid", "match",
+ * "actions", "installed" (conjunctions installed), "hits" (lookups the flow
+ * answered)}, by datapath key, pipeline and table, then priority (highest first).
+ * Reads the hit counters without synchronisation: a dump while another thread walks
+ * may show slightly old counts.  Caller owns; NULL on allocation failure. */
+json_t *pipeline_flows_json(const struct pipeline *pipeline, const char *datapath);
+
 /** Static names: "local", "tunnel", "localnet", "logical"; "pipeline", "flow",
  * "no-match", "physical", "ct", "controller", "output", "drop". */
 const char *pipeline_output_type_name(enum pipeline_output_type type);

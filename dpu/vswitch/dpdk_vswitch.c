@@ -887,6 +887,17 @@ vswitch_conntrack_flush(struct vswitch *vs, int zone)
 }
 
 json_t *
+vswitch_pipeline_json(const struct vswitch *vs, const char *datapath)
+{
+    /* The latest pipeline given out: immutable once built, and freed only after it
+     * is replaced; its hit counters are those the lcore keeps. */
+    if (!vs->pipe_cur) {
+        return json_array();
+    }
+    return pipeline_flows_json(vs->pipe_cur->pipeline, datapath);
+}
+
+json_t *
 vswitch_neigh_json(const struct vswitch *vs)
 {
     if (!vs->neigh) {

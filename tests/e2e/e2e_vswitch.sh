@@ -102,4 +102,14 @@ for path in sys.argv[1:]:
     assert s["walks"] > 0, "no pipeline walk"
     assert s["tunnel_tx"] > 0 and s["tunnel_rx"] > 0, "no Geneve traffic"
 EOF
+dpud_ctl 1 dpctl dump-pipeline ls1 | head -5
+dpud_ctl 1 dpctl dump-pipeline --format=json >"$E2E_DIR/pipeline1.json"
+python3 - "$E2E_DIR/pipeline1.json" <<'EOF'
+import json, sys
+flows = json.load(open(sys.argv[1]))
+hit = [f for f in flows if f["hits"] > 0]
+print(len(flows), "logical flows in the live pipeline,", len(hit), "of them hit")
+assert flows and hit, "no logical flow answered a lookup"
+assert {f["datapath"] for f in hit} >= {"ls1", "lr1"}, "switch and router flows not hit"
+EOF
 echo "e2e_vswitch: PASSED"

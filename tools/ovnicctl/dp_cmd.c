@@ -208,6 +208,49 @@ run_dump_flows(int argc, char *argv[])
 }
 
 static int
+run_dump_pipeline(int argc, char *argv[])
+{
+    struct dp_opts o;
+    json_t *result = NULL;
+    int status = dp_parse("dpctl dump-pipeline", argc, argv, &o, false, false);
+
+    if (status < 0 && argc - optind > 1) {
+        status =
+            ovnicctl_usage_error(o.path, "unexpected argument '%s'", argv[optind + 1]);
+    }
+    if (status < 0) {
+        json_t *args = json_object();
+        if (optind < argc) {
+            json_object_set_new(args, "datapath", json_string(argv[optind]));
+        }
+        status = dp_call(&o, "dp-pipeline", args, &result);
+        if (!status && o.json) {
+            status = ovnicctl_print_json(result);
+        } else if (!status) {
+            size_t i;
+            const json_t *f;
+            json_array_foreach(result, i, f)
+            {
+                printf(" datapath=%s, %s table=%" JSON_INTEGER_FORMAT
+                       ", priority=%" JSON_INTEGER_FORMAT ", n_hits=%" JSON_INTEGER_FORMAT
+                       ", stage=%s, match=(%s), actions=(%s)\n",
+                       json_string_value(json_object_get(f, "datapath")),
+                       json_string_value(json_object_get(f, "pipeline")),
+                       json_integer_value(json_object_get(f, "table")),
+                       json_integer_value(json_object_get(f, "priority")),
+                       json_integer_value(json_object_get(f, "hits")),
+                       json_string_value(json_object_get(f, "stage")),
+                       json_string_value(json_object_get(f, "match")),
+                       json_string_value(json_object_get(f, "actions")));
+            }
+        }
+    }
+    json_decref(result);
+    free(o.target);
+    return status;
+}
+
+static int
 run_neigh(int argc, char *argv[])
 {
     struct dp_opts o;
@@ -325,6 +368,19 @@ static const struct ovnicctl_command dump_flows_cmd = {
     .run = run_dump_flows,
 };
 
+static const struct ovnicctl_command dump_pipeline_cmd = {
+    .name = "dump-pipeline",
+    .summary = "list the logical flows the datapath runs, with hit counts",
+    .help = "Usage: ovnicctl dpctl dump-pipeline [DATAPATH] [OPTIONS]\n"
+            "\n"
+            "Lists the logical flows installed in the pipeline the datapath runs, like\n"
+            "ovs-ofctl dump-flows: datapath, ingress or egress table, priority, the\n"
+            "number of lookups each answered, stage, match and actions; of DATAPATH\n"
+            "(its name) only, if given.\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_dump_pipeline,
+};
+
 static const struct ovnicctl_command neigh_cmd = {
     .name = "neigh",
     .summary = "show the underlay neighbour table",
@@ -349,7 +405,8 @@ static const struct ovnicctl_command trace_cmd = {
 };
 
 static const struct ovnicctl_command *const dpctl_subcommands[] = {
-    &show_cmd, &stats_cmd, &dump_flows_cmd, &neigh_cmd, &trace_cmd, NULL,
+    &show_cmd,  &stats_cmd, &dump_flows_cmd, &dump_pipeline_cmd, &neigh_cmd,
+    &trace_cmd, NULL,
 };
 
 const struct ovnicctl_command ovnicctl_dpctl_command = {

@@ -677,6 +677,28 @@ test_nat_bytes(void **state OVNIC_UNUSED)
     assert_memory_equal(o->packet + 14 + 16, dst, 4);
     assert_int_equal(ctrl_csum(o->packet + 14, 20, 0), 0);
     pipeline_result_destroy(&r);
+
+    /* The flows as installed, in table order, with the lookups each answered. */
+    json_t *flows = pipeline_flows_json(fx.pl, "sw");
+    assert_non_null(flows);
+    assert_int_equal(json_array_size(flows), 3);
+    static const char *const pipes[] = {"ingress", "ingress", "egress"};
+    static const int tables[] = {0, 1, 0};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *f = json_array_get(flows, i);
+        assert_string_equal(json_string_value(json_object_get(f, "pipeline")), pipes[i]);
+        assert_int_equal(json_integer_value(json_object_get(f, "table")), tables[i]);
+        assert_int_equal(json_integer_value(json_object_get(f, "hits")), 1);
+        assert_int_equal(json_integer_value(json_object_get(f, "installed")), 1);
+    }
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(flows, 1), "match")),
+        "ip4.dst == 10.0.0.77");
+    json_decref(flows);
+    flows = pipeline_flows_json(fx.pl, "no-such-datapath");
+    assert_int_equal(json_array_size(flows), 0);
+    json_decref(flows);
+
     fx_destroy(&fx);
     ct_det_destroy(ct);
 }
