@@ -73,7 +73,8 @@ static const struct key_desc keys[] = {
     {"log", KEY_LOG, "log levels, e.g. 'info' or 'ANY:warn,dpud:dbg'"},
     {"representors", KEY_REPRESENTORS, "PF-MAC/VF-NUM=NAME,... representor table"},
     {"datapath", KEY_DATAPATH, "none (control plane only, default) or dpdk"},
-    {"dpdk-args", KEY_DPDK_ARGS, "extra EAL arguments (default '--no-huge -m 512')"},
+    {"dpdk-args", KEY_DPDK_ARGS,
+     "extra EAL arguments (default: hugepages if reserved, else --no-huge)"},
     {"memif-dir", KEY_MEMIF_DIR, "representor sockets DIR/NAME.sock (ovnic-nicsim)"},
     {"uplink-devargs", KEY_UPLINK_DEVARGS, "DPDK devargs of the uplink representor"},
     {"representor-devargs", KEY_REPRESENTOR_DEVARGS,
@@ -675,6 +676,11 @@ dpud_config_parse(struct dpud_config *config, int argc, char *argv[], char *errb
     }
     if (!config->n_encap_ips) {
         set_error(errbuf, errlen, "encap-ip is required");
+        return DPUD_CONFIG_INVALID;
+    }
+    if (config->dpdk && !config->memif_dir && !config->uplink_devargs) {
+        set_error(errbuf, errlen,
+                  "datapath = dpdk needs an uplink: set memif-dir or uplink-devargs");
         return DPUD_CONFIG_INVALID;
     }
     if (!config->hostname) {

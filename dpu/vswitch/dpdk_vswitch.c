@@ -35,6 +35,35 @@
 OVNIC_LOG_MODULE(vswitch);
 
 #define VS_DEFAULT_EAL_ARGS "--no-huge -m 512"
+#define VS_HUGE_EAL_ARGS "-m 512"
+#define VS_HUGE_PAGES_NEEDED 256 /* 2 MB pages for "-m 512". */
+
+/* The EAL arguments when none are configured: hugepages when enough 2 MB pages are
+ * free and a hugetlbfs is mounted, else --no-huge. */
+static const char *
+default_eal_args(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "r");
+    unsigned long free_pages = 0;
+    bool mounted = false;
+
+    if (f) {
+        if (fscanf(f, "%lu", &free_pages) != 1) {
+            free_pages = 0;
+        }
+        fclose(f);
+    }
+    f = fopen("/proc/mounts", "r");
+    if (f) {
+        char line[512];
+        while (!mounted && fgets(line, sizeof line, f)) {
+            mounted = strstr(line, " hugetlbfs ") != NULL;
+        }
+        fclose(f);
+    }
+    return free_pages >= VS_HUGE_PAGES_NEEDED && mounted ? VS_HUGE_EAL_ARGS
+                                                         : VS_DEFAULT_EAL_ARGS;
+}
 #define VS_MAX_EAL_ARGS 48
 #define VS_RX_DESC 1024
 #define VS_TX_DESC 1024
@@ -549,7 +578,7 @@ config_copy(struct vswitch *vs, const struct vswitch_config *cfg, struct ovnic_e
     }
     vs->cfg = *cfg;
     vs->chassis = dup_opt(cfg->chassis, &nomem);
-    vs->eal_args = dup_opt(cfg->eal_args ? cfg->eal_args : VS_DEFAULT_EAL_ARGS, &nomem);
+    vs->eal_args = dup_opt(cfg->eal_args ? cfg->eal_args : default_eal_args(), &nomem);
     vs->file_prefix = dup_opt(cfg->file_prefix, &nomem);
     vs->uplink_devargs = dup_opt(cfg->uplink_devargs, &nomem);
     vs->uplink_mac_str = dup_opt(cfg->uplink_mac, &nomem);

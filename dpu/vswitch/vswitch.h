@@ -47,6 +47,7 @@ struct vswitch_config {
     const char *chassis; /* This chassis's name (SB Chassis.name).  Required. */
 
     /* EAL.  'eal_args': extra arguments, space-separated ("--no-huge -m 512"); NULL:
+     * "-m 512" on hugepages when 256 free 2 MB pages and a hugetlbfs mount exist, else
      * "--no-huge -m 512".  The vswitch adds --file-prefix=FILE_PREFIX if
      * 'file_prefix' is set, else --in-memory (with --no-huge, which --in-memory does
      * not accept: --no-shconf and a per-process prefix instead), --no-pci,

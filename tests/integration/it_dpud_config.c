@@ -93,6 +93,23 @@ test_bad_input(void **state OVNIC_UNUSED)
                  "representors: bad PF MAC 'zz'");
     expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4 --log=bogus:x",
                  "log: bad specification");
+    /* The datapath keys. */
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4 --datapath=ovs",
+                 "datapath: 'ovs' is not 'none' or 'dpdk'");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4 --datapath=dpdk",
+                 "datapath = dpdk needs an uplink: set memif-dir or uplink-devargs");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --uplink-mac=0c:42",
+                 "uplink-mac: '0c:42' is not a MAC");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --representor-devargs=net_memif0",
+                 "representor-devargs: 'net_memif0' has no {name}");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --underlay-mtu=100",
+                 "underlay-mtu: '100' is not a number from 576 to 65535");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --idle-max-us=0",
+                 "idle-max-us: '0' is not a number from 1 to 1000000");
     expect_error("--no-such-option=1", "unknown option '--no-such-option=1'");
     expect_error("--system-id", "option '--system-id' needs a value");
     expect_error("--config=/nonexistent/file", "cannot open config file");
