@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # ovnic end-to-end scenarios: a real OVN central, simulated hosts with DPUs
 # (ovnic-sim lab: ovnic-nicsim per host), ovnic-dpud with its DPDK datapath on each
 # DPU, and VMs (network namespaces holding a VF netdev).  Sourced, not run: used by
@@ -8,6 +9,8 @@
 
 E2E_LAB=${E2E_LAB:-ovl$$}
 E2E_HOSTS=()
+E2E_PIDFILES=()
+E2E_BOUND=()
 
 e2e_step() {
     printf '\n\033[1m==> %s\033[0m\n' "$*"
@@ -136,7 +139,152 @@ EOF
     ip -n "$ns" -4 -o addr show dev eth0 | awk '{print $4}'
 }
 
+vm_exec() {
+    local ns
+    ns=$(vm_ns "$1" "$2")
+    shift 2
+    ip netns exec "$ns" "$@"
+}
+
+# e2e_vm_ip HOST VM ADDR/PLEN [GATEWAY]: a static IPv4 address (and default route).
+e2e_vm_ip() {
+    local ns
+    ns=$(vm_ns "$1" "$2")
+    ip -n "$ns" addr add "$3" dev eth0
+    if [ -n "${4:-}" ]; then
+        ip -n "$ns" route replace default via "$4" dev eth0
+    fi
+}
+
+# e2e_bind HOST REPRESENTOR LPORT...: binds representors (pf0vfN) to logical ports,
+# pairs of arguments after HOST; then waits until every bound port is up in the SB.
+e2e_bind() {
+    local h=$1
+    shift
+    local ports=()
+    while [ $# -ge 2 ]; do
+        dpud_ctl "$h" dpud port-add "$1" --iface-id="$2" >/dev/null ||
+            e2e_fail "port-add $1 $2 on hv$h"
+        ports+=("$2")
+        shift 2
+    done
+    E2E_BOUND+=("${ports[@]}")
+}
+
+# e2e_wait_up: --wait=hv, then every port bound with e2e_bind must be up.
+e2e_wait_up() {
+    timeout 60 ovn-nbctl --db="$NB" --wait=hv sync || e2e_fail "--wait=hv"
+    local p up
+    for p in "${E2E_BOUND[@]}"; do
+        for _ in $(seq 50); do
+            up=$(ovn-sbctl --db="$SB" --bare --columns=up find Port_Binding logical_port="$p")
+            [ "$up" = true ] && break
+            sleep 0.1
+        done
+        [ "$up" = true ] || e2e_fail "Port_Binding $p is not up"
+    done
+}
+
+# e2e_spawn HOST VM NAME CMD...: CMD runs in the background inside the VM, output in
+# $E2E_DIR/NAME.log, pid in $E2E_DIR/NAME.pid; e2e_cleanup stops it.
+e2e_spawn() {
+    local ns name=$3
+    ns=$(vm_ns "$1" "$2")
+    shift 3
+    ip netns exec "$ns" "$@" >"$E2E_DIR/$name.log" 2>&1 </dev/null &
+    echo $! >"$E2E_DIR/$name.pid"
+    E2E_PIDFILES+=("$E2E_DIR/$name.pid")
+}
+
+# e2e_track_pidfile FILE: e2e_cleanup stops the process whose pid FILE holds (for
+# daemons that write their own pidfile).
+e2e_track_pidfile() {
+    E2E_PIDFILES+=("$1")
+}
+
+# e2e_wait_listen HOST VM PORT: waits (5 s) until a TCP socket listens on PORT in the VM.
+e2e_wait_listen() {
+    for _ in $(seq 50); do
+        vm_exec "$1" "$2" ss -Hltn "sport = :$3" | grep -q LISTEN && return 0
+        sleep 0.1
+    done
+    e2e_fail "nothing listens on port $3 in $2"
+}
+
+# e2e_ping HOST VM DEST [COUNT]: ping (ping -6 for an IPv6 DEST), one retry round for
+# the first packets that resolve neighbours; prints "min/avg/max" RTT in ms.
+e2e_ping() {
+    local out
+    out=$(vm_exec "$1" "$2" ping -n -c "${4:-5}" -i 0.2 -W 2 "$3" 2>&1) ||
+        out=$(vm_exec "$1" "$2" ping -n -c "${4:-5}" -i 0.2 -W 2 "$3" 2>&1) ||
+        { echo "$out" >&2; return 1; }
+    echo "$out" | sed -n 's|^rtt min/avg/max/mdev = \([0-9.]*\)/\([0-9.]*\)/\([0-9.]*\)/.*|\1/\2/\3|p'
+}
+
+# eui64 PREFIX:: MAC: the SLAAC address (modified EUI-64) of MAC in a /64 PREFIX.
+eui64() {
+    python3 -c '
+import ipaddress, sys
+m = [int(x, 16) for x in sys.argv[2].split(":")]
+iid = bytes([m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]])
+net = ipaddress.IPv6Address(sys.argv[1]).packed[:8]
+print(ipaddress.IPv6Address(net + iid))' "$1" "$2"
+}
+
+# e2e_vm_ra HOST VM: the VM takes router advertisements (a host, not a router) and
+# skips duplicate address detection, so addresses are usable at once.
+e2e_vm_ra() {
+    vm_exec "$1" "$2" sysctl -qw net.ipv6.conf.eth0.forwarding=0 \
+        net.ipv6.conf.eth0.accept_ra=2 net.ipv6.conf.eth0.autoconf=1 \
+        net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth0.router_solicitation_interval=1
+}
+
+# e2e_vm_relink HOST VM: eth0 down and up, so the kernel solicits routers again.
+e2e_vm_relink() {
+    local ns
+    ns=$(vm_ns "$1" "$2")
+    ip -n "$ns" link set eth0 down
+    ip -n "$ns" link set eth0 up
+}
+
+# e2e_wait_addr6 HOST VM ADDR: waits (10 s) until ADDR is configured on eth0.
+e2e_wait_addr6() {
+    for _ in $(seq 100); do
+        vm_exec "$1" "$2" ip -6 -o addr show dev eth0 | grep -q " $3/64 " && return 0
+        sleep 0.1
+    done
+    vm_exec "$1" "$2" ip -6 addr show dev eth0 >&2
+    return 1
+}
+
+# e2e_finish: the EXIT trap of a scenario (KEEP=--keep keeps the files).
+e2e_finish() {
+    local rc=$?
+    e2e_cleanup
+    if [ "${KEEP:-}" != "--keep" ] && [ $rc = 0 ]; then
+        rm -rf "$E2E_DIR"
+    else
+        echo "e2e: files kept in $E2E_DIR"
+    fi
+}
+
+e2e_stop_pidfiles() {
+    local f pid
+    for f in "${E2E_PIDFILES[@]}"; do
+        [ -f "$f" ] || continue
+        pid=$(cat "$f")
+        [ -n "$pid" ] || continue
+        kill "$pid" 2>/dev/null || continue
+        for _ in $(seq 30); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+    done
+}
+
 e2e_cleanup() {
+    e2e_stop_pidfiles
     for h in "${E2E_HOSTS[@]}"; do
         local pidf="$E2E_DIR/dpu$h/ovnic-dpud.pid"
         if [ -f "$pidf" ]; then
