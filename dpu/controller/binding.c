@@ -916,6 +916,80 @@ stale_consider(struct binding *b, const struct ovsdb_row *pb,
     return release_add(b, name);
 }
 
+/* The chassis (uuid) of highest priority in HA_Chassis_Group 'group' (the first of
+ * equal priorities, in set order, as the pipeline resolves it), or NULL. */
+static const struct uuid *
+ha_group_active(const struct ovsdb_replica *replica, const struct uuid *group)
+{
+    const struct ovsdb_replica_table *groups =
+        ovsdb_replica_table(replica, "HA_Chassis_Group");
+    const struct ovsdb_replica_table *has = ovsdb_replica_table(replica, "HA_Chassis");
+    const struct ovsdb_replica_table *chassis = ovsdb_replica_table(replica, "Chassis");
+    const struct ovsdb_row *g =
+        groups && group ? ovsdb_replica_table_find(groups, group) : NULL;
+    const struct ovsdb_datum *members = g ? ovsdb_row_get(g, "ha_chassis") : NULL;
+    const struct uuid *best = NULL;
+    int64_t best_prio = -1;
+
+    for (size_t i = 0; members && has && chassis && i < members->n; i++) {
+        const struct ovsdb_row *h = ovsdb_replica_table_find(has, &members->keys[i].uuid);
+        const struct uuid *ch =
+            h ? ovsdb_datum_get_uuid(ovsdb_row_get(h, "chassis")) : NULL;
+        int64_t prio = h ? ovsdb_datum_get_int(ovsdb_row_get(h, "priority"), 0) : -1;
+        if (ch && ovsdb_replica_table_find(chassis, ch) && prio > best_prio) {
+            best = ch;
+            best_prio = prio;
+        }
+    }
+    return best;
+}
+
+/* Gateway ports: an l3gateway port whose options:l3gateway-chassis names this chassis,
+ * and a chassisredirect port whose HA chassis group has this chassis active, are
+ * claimed here (Port_Binding.chassis), as ovn-controller does; the chassis that
+ * becomes active claims over the previous one. */
+static int
+gateway_run(const struct binding_ctx *ctx, const struct ovsdb_replica_table *t,
+            struct ovsdb_txn *txn)
+{
+    const struct ovsdb_row *row;
+    int error = 0;
+
+    OVSDB_TABLE_FOR_EACH_ROW (row, t) {
+        const char *type = ovsdb_datum_get_string(ovsdb_row_get(row, "type"), "");
+        bool want;
+
+        if (!strcmp(type, "l3gateway")) {
+            const char *gw = ovsdb_datum_map_get_string(ovsdb_row_get(row, "options"),
+                                                        "l3gateway-chassis", NULL);
+            want = gw && !strcmp(gw, ctx->chassis_name);
+        } else if (!strcmp(type, "chassisredirect")) {
+            const struct uuid *active = ha_group_active(
+                ctx->replica,
+                ovsdb_datum_get_uuid(ovsdb_row_get(row, "ha_chassis_group")));
+            want = active && uuid_equals(active, ctx->chassis_uuid);
+        } else {
+            continue;
+        }
+        const struct uuid *ch = ovsdb_datum_get_uuid(ovsdb_row_get(row, "chassis"));
+        if (!want || (ch && uuid_equals(ch, ctx->chassis_uuid))) {
+            continue;
+        }
+        OLOG_INFO("claiming gateway port %s",
+                  ovsdb_datum_get_string(ovsdb_row_get(row, "logical_port"), ""));
+        error = write_guard(row, ch, txn);
+        if (!error) {
+            error = ovsdb_txn_update(
+                txn, "Port_Binding", ovsdb_txn_where_uuid(ovsdb_row_uuid(row)),
+                json_pack("{s:o}", "chassis", json_ovsdb_uuid(ctx->chassis_uuid)));
+        }
+        if (error) {
+            break;
+        }
+    }
+    return error;
+}
+
 int
 binding_run(struct binding *b, const struct binding_ctx *ctx, struct ovsdb_txn *txn)
 {
@@ -967,6 +1041,7 @@ binding_run(struct binding *b, const struct binding_ctx *ctx, struct ovsdb_txn *
             goto out;
         }
     }
+    error = gateway_run(ctx, t, txn);
 out:
     b->n_changed = 0;
     b->changed_overflow = false;

@@ -70,9 +70,18 @@ e2e_dpud 2 --bridge-mappings=physnet:uplink
 e2e_bind 1 pf0vf0 vm1
 e2e_bind 2 pf0vf0 vm2 pf0vf1 vm3
 e2e_wait_up
-# The gateway port follows lr1-public's HA chassis group (hv1) in the pipeline.
+# The gateway port follows lr1-public's HA chassis group: hv1 is active and claims
+# cr-lr1-public in the SB, as ovn-controller does.
 ovn-sbctl --db="$SB" --bare --columns=name find HA_Chassis_Group | grep -q lr1-public ||
     e2e_fail "no HA chassis group for lr1-public"
+HV1=$(ovn-sbctl --db="$SB" --bare --columns=_uuid find Chassis name=hv1)
+for _ in $(seq 50); do
+    CR=$(ovn-sbctl --db="$SB" --bare --columns=chassis find Port_Binding \
+        logical_port=cr-lr1-public)
+    [ "$CR" = "$HV1" ] && break
+    sleep 0.1
+done
+[ "$CR" = "$HV1" ] || e2e_fail "cr-lr1-public is bound to '$CR', not hv1 ($HV1)"
 
 e2e_step "SNAT: the VMs reach the external host as $GW"
 RTT=$(e2e_ping 1 vm1 10.0.1.1 3) || e2e_fail "vm1 -> router"
