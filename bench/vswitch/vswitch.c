@@ -898,7 +898,7 @@ out:
         for (int i = 0; i < o->n_flows; i++) {
             if (!g.m[i][SYS_OVNIC].done) {
                 snprintf(g.m[i][SYS_OVNIC].error, sizeof g.m[i][SYS_OVNIC].error,
-                         "ovnic: %s", what);
+                         "ovnic: %.240s", what);
                 g.m[i][SYS_OVNIC].done = true;
             }
         }
@@ -1153,7 +1153,7 @@ out:
         for (int i = 0; i < o->n_flows; i++) {
             if (!g.m[i][SYS_OVS].done) {
                 snprintf(g.m[i][SYS_OVS].error, sizeof g.m[i][SYS_OVS].error,
-                         "OVS-DPDK: %s", what);
+                         "OVS-DPDK: %.240s", what);
                 g.m[i][SYS_OVS].done = true;
             }
         }
