@@ -778,7 +778,9 @@ ovnic_measure_one(struct poll_loop *loop, struct vswitch *vs, const struct bench
     m->rx = b.rx - a.rx;
     m->exact_hits = b.emc - a.emc;
     /* "megaflow_hits" counts exact-match and masked hits together. */
-    m->masked_hits = (b.megaflow - a.megaflow) - m->exact_hits;
+    /* The two counters are sampled one after the other: never below zero. */
+    uint64_t all_hits = b.megaflow - a.megaflow;
+    m->masked_hits = all_hits > m->exact_hits ? all_hits - m->exact_hits : 0;
     m->misses = b.walks - a.walks;
     m->megaflows = b.megaflows;
     if (!m->tx) {

@@ -16,6 +16,8 @@ OVNIC_LOG_MODULE(datapath);
 
 #include <arpa/inet.h>
 
+#include "dpu/ovsdb/datum.h"
+#include "dpu/ovsdb/replica.h"
 #include "dpu/pipeline/ctrl.h"
 #include "dpu/vswitch/vswitch.h"
 
@@ -34,6 +36,8 @@ struct dpud_dp {
     /* MAC bindings from the callback (control thread only: vswitch_run() calls it). */
     struct dpud_mac_binding *mbs;
     size_t n_mbs;
+
+    bool svc_changed; /* A health check changed a status (svc_status_cb()). */
 };
 
 static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 20);
@@ -71,6 +75,14 @@ mac_binding_cb(void *aux, const char *logical_port, const struct ctrl_mac_bindin
         snprintf(m->ip, sizeof m->ip, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 0xff,
                  (ip >> 8) & 0xff, ip & 0xff);
     }
+}
+
+static void
+svc_status_cb(void *aux, const struct uuid *uuid OVNIC_UNUSED,
+              const char *status OVNIC_UNUSED)
+{
+    struct dpud_dp *dp = aux;
+    dp->svc_changed = true;
 }
 
 /* The first network name of "physnet:bridge,...", or NULL.  Caller owns. */
@@ -113,6 +125,7 @@ dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
         .underlay_mtu = config->underlay_mtu,
         .provider_network = network,
         .mac_binding_cb = mac_binding_cb,
+        .svc_status_cb = svc_status_cb,
         .aux = dp,
     };
     error = vswitch_create(&vc, &dp->vs, err);
@@ -278,6 +291,135 @@ dpud_dp_take_mac_bindings(struct dpud_dp *dp, struct dpud_mac_binding **mbs)
     return n;
 }
 
+/* The MAC of Port_Binding 'pb' to probe 'ip' at: that of the "MAC IP..." entry
+ * listing 'ip', else the first entry that lists no IPv4 address (as ovn-controller
+ * picks it).  Writes it to 'mac' (18 bytes) or returns false. */
+static bool
+svc_port_mac(const struct ovsdb_row *pb, const char *ip, char mac[18])
+{
+    const struct ovsdb_datum *d = ovsdb_row_get(pb, "mac");
+    bool fallback = false;
+
+    for (size_t i = 0; d && i < d->n; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", d->keys[i].string);
+        char *save = NULL;
+        char *first = strtok_r(buf, " ", &save);
+        if (!first || strlen(first) != 17) {
+            continue;
+        }
+        bool has_ip4 = false;
+        for (char *w = strtok_r(NULL, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+            struct in_addr a;
+            char *slash = strchr(w, '/');
+            if (slash) {
+                *slash = '\0';
+            }
+            if (inet_pton(AF_INET, w, &a) == 1) {
+                has_ip4 = true;
+                if (!strcmp(w, ip)) {
+                    memcpy(mac, first, 18);
+                    return true;
+                }
+            }
+        }
+        if (!has_ip4 && !fallback) {
+            memcpy(mac, first, 18);
+            fallback = true;
+        }
+    }
+    return fallback;
+}
+
+int
+dpud_dp_sync_svc_monitors(struct dpud_dp *dp, const struct ovsdb_replica *replica,
+                          const struct uuid *chassis)
+{
+    const struct ovsdb_replica_table *smt =
+        ovsdb_replica_table(replica, "Service_Monitor");
+    const struct ovsdb_replica_table *pbt = ovsdb_replica_table(replica, "Port_Binding");
+    const struct ovsdb_replica_table *gt = ovsdb_replica_table(replica, "SB_Global");
+    size_t n_rows = smt ? ovsdb_replica_table_count(smt) : 0;
+    struct svc_mon_spec *specs = calloc(n_rows ? n_rows : 1, sizeof *specs);
+    char(*macs)[18] = calloc(n_rows ? n_rows : 1, sizeof *macs);
+    const char *svc_mac = NULL;
+    const struct ovsdb_row *row;
+    size_t n = 0;
+    int error;
+
+    if (!specs || !macs) {
+        free(specs);
+        free(macs);
+        return -ENOMEM;
+    }
+    if (gt) {
+        OVSDB_TABLE_FOR_EACH_ROW (row, gt) {
+            svc_mac = ovsdb_datum_map_get_string(ovsdb_row_get(row, "options"),
+                                                 "svc_monitor_mac", NULL);
+        }
+    }
+    if (smt && pbt && chassis) {
+        OVSDB_TABLE_FOR_EACH_ROW (row, smt) {
+            const char *lport =
+                ovsdb_datum_get_string(ovsdb_row_get(row, "logical_port"), "");
+            const char *ip = ovsdb_datum_get_string(ovsdb_row_get(row, "ip"), "");
+            const struct ovsdb_row *pb = NULL, *r;
+            OVSDB_TABLE_FOR_EACH_ROW (r, pbt) {
+                if (!strcmp(ovsdb_datum_get_string(ovsdb_row_get(r, "logical_port"), ""),
+                            lport)) {
+                    pb = r;
+                    break;
+                }
+            }
+            const struct uuid *ch =
+                pb ? ovsdb_datum_get_uuid(ovsdb_row_get(pb, "chassis")) : NULL;
+            if (!ch || !uuid_equals(ch, chassis) || !svc_port_mac(pb, ip, macs[n])) {
+                continue; /* Probed by the chassis that hosts the port. */
+            }
+            const struct ovsdb_datum *opts = ovsdb_row_get(row, "options");
+            struct svc_mon_spec *s = &specs[n];
+            s->uuid = *ovsdb_row_uuid(row);
+            s->logical_port = lport;
+            s->protocol = ovsdb_datum_get_string(ovsdb_row_get(row, "protocol"), "tcp");
+            s->ip = ip;
+            s->port = ovsdb_datum_get_int(ovsdb_row_get(row, "port"), 0);
+            s->src_ip = ovsdb_datum_get_string(ovsdb_row_get(row, "src_ip"), "");
+            /* northd writes SB_Global's svc_monitor_mac into each row. */
+            s->src_mac = ovsdb_datum_get_string(ovsdb_row_get(row, "src_mac"),
+                                                svc_mac ? svc_mac : "");
+            if (!*s->src_mac && svc_mac) {
+                s->src_mac = svc_mac;
+            }
+            s->dst_mac = macs[n];
+            s->interval = atoll(ovsdb_datum_map_get_string(opts, "interval", "0"));
+            s->timeout = atoll(ovsdb_datum_map_get_string(opts, "timeout", "0"));
+            s->success_count =
+                atoll(ovsdb_datum_map_get_string(opts, "success_count", "0"));
+            s->failure_count =
+                atoll(ovsdb_datum_map_get_string(opts, "failure_count", "0"));
+            n++;
+        }
+    }
+    error = vswitch_svc_monitors_set(dp->vs, specs, n);
+    free(specs);
+    free(macs);
+    return error;
+}
+
+const char *
+dpud_dp_svc_status(const struct dpud_dp *dp, const struct uuid *uuid)
+{
+    return svc_mon_status_name(vswitch_svc_monitor_status(dp->vs, uuid));
+}
+
+bool
+dpud_dp_take_svc_changed(struct dpud_dp *dp)
+{
+    bool changed = dp->svc_changed;
+    dp->svc_changed = false;
+    return changed;
+}
+
 /* Parses a hex string into a new buffer.  Caller owns. */
 static uint8_t *
 hex_decode(const char *hex, size_t *len)
@@ -364,6 +506,8 @@ dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args, json_t *
         }
     } else if (!strcmp(method, "conntrack-stats")) {
         *result = vswitch_conntrack_stats_json(dp->vs);
+    } else if (!strcmp(method, "dp-svc-monitors")) {
+        *result = vswitch_svc_monitors_json(dp->vs);
     } else if (!strcmp(method, "dp-trace")) {
         const char *port = json_string_value(json_object_get(args, "port"));
         const char *hex = json_string_value(json_object_get(args, "packet"));
@@ -447,6 +591,27 @@ dpud_dp_take_mac_bindings(struct dpud_dp *dp OVNIC_UNUSED, struct dpud_mac_bindi
 {
     *mbs = NULL;
     return 0;
+}
+
+int
+dpud_dp_sync_svc_monitors(struct dpud_dp *dp OVNIC_UNUSED,
+                          const struct ovsdb_replica *replica OVNIC_UNUSED,
+                          const struct uuid *chassis OVNIC_UNUSED)
+{
+    return -EOPNOTSUPP;
+}
+
+const char *
+dpud_dp_svc_status(const struct dpud_dp *dp OVNIC_UNUSED,
+                   const struct uuid *uuid OVNIC_UNUSED)
+{
+    return NULL;
+}
+
+bool
+dpud_dp_take_svc_changed(struct dpud_dp *dp OVNIC_UNUSED)
+{
+    return false;
 }
 
 bool

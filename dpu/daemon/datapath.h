@@ -22,6 +22,7 @@
 struct dpud_config;
 struct dpud_dp;
 struct ovsdb_replica;
+struct uuid;
 
 /** A MAC binding the datapath learned (put_arp / put_nd). */
 struct dpud_mac_binding {
@@ -63,9 +64,24 @@ unsigned int dpud_dp_run(struct dpud_dp *dp);
  * logical_port and the array), their count returned. */
 size_t dpud_dp_take_mac_bindings(struct dpud_dp *dp, struct dpud_mac_binding **mbs);
 
+/** Load-balancer health checks: hands the Service_Monitor rows of 'replica' whose
+ * logical port is bound to chassis 'chassis' (Port_Binding.chassis; NULL: none) to
+ * the datapath, which probes them (vswitch_svc_monitors_set()).  Returns the number
+ * of monitors, or a negative errno. */
+int dpud_dp_sync_svc_monitors(struct dpud_dp *dp, const struct ovsdb_replica *replica,
+                              const struct uuid *chassis);
+
+/** The status the datapath found for Service_Monitor 'uuid': "online", "offline", or
+ * NULL while unknown (or not monitored here). */
+const char *dpud_dp_svc_status(const struct dpud_dp *dp, const struct uuid *uuid);
+
+/** True once after a health check changed a status (then the SB wants a write). */
+bool dpud_dp_take_svc_changed(struct dpud_dp *dp);
+
 /** Answers control-socket method 'method' with arguments 'args' (an object) if it is
  * one of the datapath's ("dp-ports", "dp-stats", "dp-flows", "dp-pipeline", "dp-neigh",
- * "conntrack-dump", "conntrack-stats", "conntrack-flush", "dp-trace"): returns true
+ * "conntrack-dump", "conntrack-stats", "conntrack-flush", "dp-trace",
+ * "dp-svc-monitors"): returns true
  * and sets either '*result' (caller owns) or '*error' and 'errbuf'.  Returns false
  * for other methods. */
 bool dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args,

@@ -91,6 +91,9 @@ struct dpud {
     struct pending_exit *exits;
     size_t n_exits;
 
+    struct pending_exit *save_waiters; /* Replies sent once the state is saved. */
+    size_t n_save_waiters;
+
     struct dpud_mac_binding *mbs; /* Learned by the datapath, for the SB. */
     size_t n_mbs;
 
@@ -213,6 +216,9 @@ dp_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_
     struct dpud_mac_binding *mbs;
 
     dp_hooks_check(dpud);
+    if (dpud_dp_take_svc_changed(dpud->dp)) {
+        dpud_schedule(dpud); /* Service_Monitor.status to write. */
+    }
     n_mbs = dpud_dp_take_mac_bindings(dpud->dp, &mbs);
     if (n_mbs) {
         /* Kept for the next step's transaction. */
@@ -278,6 +284,8 @@ dp_step(struct dpud *dpud, const struct ovsdb_replica *replica)
         return;
     }
     dpud->dp_generation = gen;
+    dpud_dp_sync_svc_monitors(dpud->dp, replica,
+                              dpud->have_chassis ? &dpud->chassis_uuid : NULL);
     for (size_t i = 0; i < dpud->n_hook; i++) {
         if (!dpud->hook_gen[i] &&
             lport_is_bound_here(dpud, replica, dpud->hook_queue[i])) {
@@ -347,6 +355,29 @@ dp_mac_bindings_txn(struct dpud *dpud, const struct ovsdb_replica *replica,
     dpud->n_mbs = 0;
 }
 
+/* Appends to 'txn' the Service_Monitor.status the datapath's health checks found,
+ * for each row whose status differs (rows probed elsewhere have no status here). */
+static void
+dp_svc_status_txn(struct dpud *dpud, const struct ovsdb_replica *replica,
+                  struct ovsdb_txn *txn)
+{
+    const struct ovsdb_replica_table *t = ovsdb_replica_table(replica, "Service_Monitor");
+    const struct ovsdb_row *row;
+
+    if (!t) {
+        return;
+    }
+    OVSDB_TABLE_FOR_EACH_ROW (row, t) {
+        const char *status = dpud_dp_svc_status(dpud->dp, ovsdb_row_uuid(row));
+        if (status &&
+            strcmp(ovsdb_datum_get_string(ovsdb_row_get(row, "status"), ""), status)) {
+            ovsdb_txn_update(txn, "Service_Monitor",
+                             ovsdb_txn_where_uuid(ovsdb_row_uuid(row)),
+                             json_pack("{s:s}", "status", status));
+        }
+    }
+}
+
 /* ---- Saved state ---- */
 
 static void
@@ -357,18 +388,35 @@ state_save(struct dpud *dpud)
     json_t *saved = binding_save(dpud->binding);
     char *tmp = NULL;
 
+    int error = 0;
+
     if (!saved || asprintf(&tmp, "%s.tmp", dpud->state_path) < 0) {
-        json_decref(saved);
         OLOG_ERR("cannot save state: out of memory");
-        return;
-    }
-    if (json_dump_file(saved, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) ||
-        rename(tmp, dpud->state_path)) {
-        OLOG_ERR("cannot save state to %s: %s", dpud->state_path, strerror(errno));
+        error = -ENOMEM;
+    } else if ((errno = 0) ||
+               json_dump_file(saved, tmp, JSON_INDENT(1) | JSON_SORT_KEYS) ||
+               rename(tmp, dpud->state_path)) {
+        error = errno ? -errno : -EIO;
+        OLOG_ERR("cannot save state to %s: %s", dpud->state_path, strerror(-error));
         unlink(tmp);
     }
     free(tmp);
     json_decref(saved);
+
+    /* Requests that changed the saved state are answered once it is on disk, so that
+     * what a caller was told survives a crash right after. */
+    for (size_t i = 0; i < dpud->n_save_waiters; i++) {
+        if (error) {
+            ctl_reply_error(dpud->ctl, dpud->save_waiters[i].conn,
+                            dpud->save_waiters[i].id, error,
+                            "applied, but the state file could not be saved");
+        } else {
+            ctl_reply(dpud->ctl, dpud->save_waiters[i].conn, dpud->save_waiters[i].id,
+                      json_object());
+        }
+        json_decref(dpud->save_waiters[i].id);
+    }
+    dpud->n_save_waiters = 0;
 }
 
 static void
@@ -391,6 +439,25 @@ state_save_soon(struct dpud *dpud)
         poll_timer_start(dpud->loop, &dpud->save_timer, STATE_SAVE_DELAY_MS,
                          save_timer_cb, dpud);
     }
+}
+
+/* Saves soon, and answers request 'id' of 'conn' with {} once saved. */
+static void
+state_save_then_reply(struct dpud *dpud, uint64_t conn, const json_t *id)
+{
+    struct pending_exit *w =
+        realloc(dpud->save_waiters, (dpud->n_save_waiters + 1) * sizeof *w);
+
+    if (!w) {
+        state_save(dpud);
+        ctl_reply(dpud->ctl, conn, id, json_object());
+        return;
+    }
+    dpud->save_waiters = w;
+    w[dpud->n_save_waiters].conn = conn;
+    w[dpud->n_save_waiters].id = json_deep_copy(id);
+    dpud->n_save_waiters++;
+    state_save_soon(dpud);
 }
 
 static void
@@ -797,6 +864,7 @@ dpud_run(struct dpud *dpud)
         if (dpud->n_mbs) {
             dp_mac_bindings_txn(dpud, replica, txn);
         }
+        dp_svc_status_txn(dpud, replica, txn);
     }
 
     if (!ovsdb_txn_n_ops(txn)) {
@@ -977,9 +1045,8 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                                 : strerror(-error));
             return;
         }
-        state_save_soon(dpud);
         dpud_schedule(dpud);
-        ctl_reply(dpud->ctl, conn, id, json_object());
+        state_save_then_reply(dpud, conn, id);
     } else if (!strcmp(method, "port-del")) {
         const char *rep = param_string(params, "representor");
 
@@ -998,9 +1065,8 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                                 : strerror(-error));
             return;
         }
-        state_save_soon(dpud);
         dpud_schedule(dpud);
-        ctl_reply(dpud->ctl, conn, id, json_object());
+        state_save_then_reply(dpud, conn, id);
     } else if (!strcmp(method, "representor-add")) {
         const char *mac = param_string(params, "pf_mac");
         const char *name = param_string(params, "name");
@@ -1027,9 +1093,8 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
             ctl_reply_error(dpud->ctl, conn, id, error, strerror(-error));
             return;
         }
-        state_save_soon(dpud);
         dpud_schedule(dpud);
-        ctl_reply(dpud->ctl, conn, id, json_object());
+        state_save_then_reply(dpud, conn, id);
     } else if (!strcmp(method, "exit")) {
         const json_t *restart = json_object_get(args, "restart");
         struct pending_exit *e;
@@ -1206,6 +1271,7 @@ dpud_destroy(struct dpud *dpud)
         free(dpud->mbs[i].logical_port);
     }
     free(dpud->mbs);
+    free(dpud->save_waiters);
     binding_destroy(dpud->binding);
     lflow_engine_destroy(dpud->lflows);
     ldp_destroy(&dpud->ldp);

@@ -269,6 +269,7 @@ struct megaflow_cache {
     struct emc_slot *emc;
     size_t emc_mask;
     uint64_t generation;
+    uint64_t epoch; /* See megaflow_cache_epoch(). */
     struct megaflow_cache_stats stats;
 };
 
@@ -332,6 +333,13 @@ megaflow_cache_flush(struct megaflow_cache *c)
     }
     memset(c->emc, 0, (c->emc_mask + 1) * sizeof *c->emc);
     c->n_entries = 0;
+    c->epoch++;
+}
+
+uint64_t
+megaflow_cache_epoch(const struct megaflow_cache *c)
+{
+    return c->epoch;
 }
 
 void
@@ -444,6 +452,7 @@ megaflow_cache_insert(struct megaflow_cache *c, const struct megaflow *mf)
     }
     e->mask = m;
     if (old) {
+        c->epoch++;
         emc_forget(c, old);
         hmap_replace(&m->entries, &old->node, &e->node);
         megaflow_destroy(&old->mf);

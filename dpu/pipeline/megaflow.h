@@ -165,6 +165,11 @@ int megaflow_cache_insert(struct megaflow_cache *cache, const struct megaflow *m
 /** Removes every megaflow. */
 void megaflow_cache_flush(struct megaflow_cache *cache);
 
+/** A number that changes whenever a megaflow that megaflow_cache_lookup() returned may
+ * have been freed (a replacement, a flush, a generation change): a pointer obtained
+ * while the epoch was E stays valid while it is still E. */
+uint64_t megaflow_cache_epoch(const struct megaflow_cache *cache);
+
 void megaflow_cache_get_stats(const struct megaflow_cache *cache,
                               struct megaflow_cache_stats *stats);
 

@@ -15,9 +15,11 @@
 #include "dpu/pipeline/ct.h"
 #include "dpu/pipeline/ctrl.h"
 #include "dpu/vswitch/conntrack.h"
+#include "dpu/vswitch/flowcache.h"
 #include "dpu/vswitch/neigh.h"
 #include "dpu/vswitch/tunnel.h"
 #include "shared/util/hash.h"
+#include "shared/util/hmap.h"
 #include "shared/util/log.h"
 #include "shared/util/util.h"
 
@@ -144,6 +146,12 @@ struct dp {
     uint64_t now_ms;
     uint8_t neigh_buf[VS_NEIGH_BUF];
     uint8_t *frag_buf; /* VS_FRAG_BUF bytes. */
+
+    /* The exact-match flow cache in front of everything (see "The fast path"). */
+    struct flowcache *fc; /* NULL if it could not be allocated. */
+    struct hmap progs;    /* struct fc_prog, by megaflow. */
+    uint64_t fc_mf_epoch; /* The megaflow cache's epoch the entries were made at. */
+    uint64_t fc_hits;
 };
 
 static void
@@ -765,6 +773,9 @@ slow_path(struct dp *d, struct vs_port *in, struct rte_mbuf *m,
         if (r->ctrls[i].has_mac_binding) {
             queue_mac_binding(d, &r->ctrls[i]);
         }
+        if (r->ctrls[i].type == ACTION_HANDLE_SVC_CHECK) {
+            vs_svc_reply(vs, in->lport, data, len);
+        }
     }
 
     size_t n_sent = 0;
@@ -836,10 +847,269 @@ slow_path(struct dp *d, struct vs_port *in, struct rte_mbuf *m,
     pipeline_result_destroy(r);
 }
 
-/* ---- One packet. --------------------------------------------------------------- */
+/* Sends the health-check probes the control thread queued, each out of the
+ * representor of its logical port (dpdk_svc.c). */
+static void
+svc_tx(struct dp *d)
+{
+    struct rte_mbuf *pkts[VS_BURST];
+    unsigned int n = vs_svc_tx_dequeue(d->vs, pkts, VS_BURST);
+    for (unsigned int i = 0; i < n; i++) {
+        char lport[VS_NAME_LEN];
+        memcpy(lport, rte_pktmbuf_mtod(pkts[i], const char *), VS_NAME_LEN);
+        lport[VS_NAME_LEN - 1] = '\0';
+        struct vs_port *p = port_by_lport(d->ports, lport);
+        if (!p) {
+            vs_svc_tx_no_port(d->vs);
+            drop_mbuf(d, NULL, pkts[i], VS_DROP_NO_PORT);
+            continue;
+        }
+        rte_pktmbuf_adj(pkts[i], VS_NAME_LEN);
+        VS_INC(d->vs->st.ctrl_packets);
+        tx_enqueue(d, p, pkts[i]);
+    }
+}
+
+/* ---- The fast path: the flow cache. ------------------------------------------- */
+
+_Static_assert(offsetof(struct pkey_fields, eth_dst) == VS_META_WORDS * 8,
+               "metadata words");
+
+/* How the flow cache replays one megaflow: its actions, with the representor of each
+ * local output resolved.  Valid while the flow cache's entries are (fc_sync()). */
+struct fc_prog {
+    struct hmap_node node; /* In dp->progs, by megaflow. */
+    const struct megaflow *mf;
+    size_t last_output;      /* SIZE_MAX: a drop. */
+    bool ok4, ok6;           /* Replayable here for IPv4 / IPv6 frames. */
+    struct vs_port *local[]; /* Per action: the port of a local output, or NULL. */
+};
 
 static void
-process_packet(struct dp *d, struct vs_port *in, struct rte_mbuf *m)
+fc_progs_clear(struct dp *d)
+{
+    struct fc_prog *prog, *next;
+    HMAP_FOR_EACH_SAFE (prog, next, node, &d->progs) {
+        hmap_remove(&d->progs, &prog->node);
+        free(prog);
+    }
+}
+
+/* Empties the flow cache (its entries and programs). */
+static void
+fc_reset(struct dp *d)
+{
+    if (d->fc) {
+        flowcache_invalidate(d->fc);
+        fc_progs_clear(d);
+    }
+    d->fc_mf_epoch = megaflow_cache_epoch(d->vs->cache);
+}
+
+/* Empties the flow cache if the megaflows its entries point at may be gone. */
+static inline void
+fc_sync(struct dp *d)
+{
+    if (megaflow_cache_epoch(d->vs->cache) != d->fc_mf_epoch) {
+        fc_reset(d);
+    }
+}
+
+/* The program of 'mf' (replayable, last output 'last_output'), compiled on first
+ * use.  NULL on allocation failure. */
+static const struct fc_prog *
+fc_prog_get(struct dp *d, const struct megaflow *mf, size_t last_output)
+{
+    uint32_t h = hash_add64(0, (uint64_t)(uintptr_t)mf);
+    struct fc_prog *prog;
+    HMAP_FOR_EACH_WITH_HASH (prog, node, h, &d->progs) {
+        if (prog->mf == mf) {
+            return prog;
+        }
+    }
+    prog = calloc(1, sizeof *prog + mf->n_actions * sizeof prog->local[0]);
+    if (!prog) {
+        return NULL;
+    }
+    prog->mf = mf;
+    prog->last_output = last_output;
+    prog->ok4 = prog->ok6 = true;
+    for (size_t i = 0; last_output != SIZE_MAX && i <= last_output; i++) {
+        const struct megaflow_action *a = &mf->actions[i];
+        switch (a->type) {
+        case MEGAFLOW_ACT_TUNNEL_POP:
+        case MEGAFLOW_ACT_VLAN_POP:
+        case MEGAFLOW_ACT_DEC_TTL:
+            break;
+        case MEGAFLOW_ACT_SET:
+            prog->ok4 &= flowcache_rewrite_supported(a->field, a->mask, false);
+            prog->ok6 &= flowcache_rewrite_supported(a->field, a->mask, true);
+            break;
+        case MEGAFLOW_ACT_OUTPUT:
+            if (a->output_type == MEGAFLOW_OUT_LOCAL) {
+                prog->local[i] = port_by_lport(d->ports, a->port);
+            }
+            break;
+        case MEGAFLOW_ACT_CT:
+        case MEGAFLOW_ACT_CONTROLLER:
+        default:
+            prog->ok4 = prog->ok6 = false;
+            break;
+        }
+    }
+    hmap_insert(&d->progs, &prog->node, h);
+    return prog;
+}
+
+/* Sends 'm' (ownership passes) out of output action 'a' of a program. */
+static void
+fc_output(struct dp *d, struct vs_port *in, struct rte_mbuf *m,
+          const struct megaflow_action *a, struct vs_port *local)
+{
+    if (a->output_type == MEGAFLOW_OUT_LOCAL) {
+        if (local) {
+            tx_enqueue(d, local, m);
+        } else {
+            drop_mbuf(d, NULL, m, VS_DROP_NO_PORT);
+        }
+        return;
+    }
+    struct vs_out o = {
+        .type = a->output_type,
+        .port = a->port,
+        .tun_id = a->tun_id,
+        .tun_inport = a->tun_inport,
+        .tun_outport = a->tun_outport,
+        .remote_ip = a->remote_ip,
+        .vlan = a->vlan,
+    };
+    output_mbuf(d, in, m, &o);
+}
+
+/* Does to 'm', laid out as 'lo', what megaflow_apply() does with the program's
+ * megaflow, header rewrites written in place with incremental checksum updates. */
+static void
+fc_apply(struct dp *d, struct vs_port *in, struct rte_mbuf *m, struct flowcache_layout lo,
+         const struct fc_prog *prog)
+{
+    const struct megaflow *mf = prog->mf;
+    if (prog->last_output == SIZE_MAX) {
+        drop_mbuf(d, in, m, mf->tag ? mf->tag : VS_DROP_OTHER);
+        return;
+    }
+    for (size_t i = 0; i <= prog->last_output; i++) {
+        const struct megaflow_action *a = &mf->actions[i];
+        int error = 0;
+        switch (a->type) {
+        case MEGAFLOW_ACT_TUNNEL_POP:
+            if (!rte_pktmbuf_adj(m, (uint16_t)lo.l2)) {
+                error = -EINVAL;
+                break;
+            }
+            lo.l3 -= lo.l2;
+            lo.l4 -= lo.l2;
+            lo.end -= lo.l2;
+            lo.l2 = 0;
+            break;
+        case MEGAFLOW_ACT_VLAN_POP:
+            error = vlan_pop(m);
+            if (!error) {
+                lo.l3 -= 4;
+                lo.l4 -= 4;
+                lo.end -= 4;
+                lo.vlan = false;
+            }
+            break;
+        case MEGAFLOW_ACT_SET:
+            error = flowcache_rewrite(rte_pktmbuf_mtod(m, uint8_t *), &lo, a->field,
+                                      a->value & a->mask);
+            break;
+        case MEGAFLOW_ACT_DEC_TTL:
+            error = flowcache_dec_ttl(rte_pktmbuf_mtod(m, uint8_t *), &lo);
+            break;
+        case MEGAFLOW_ACT_OUTPUT: {
+            if (i == prog->last_output) {
+                fc_output(d, in, m, a, prog->local[i]);
+                return;
+            }
+            struct rte_mbuf *c = rte_pktmbuf_copy(m, d->vs->pool, 0, UINT32_MAX);
+            if (!c) {
+                VS_INC(d->vs->drops.counts[VS_DROP_NO_MBUF]);
+            } else {
+                fc_output(d, in, c, a, prog->local[i]);
+            }
+            break;
+        }
+        case MEGAFLOW_ACT_CT:
+        case MEGAFLOW_ACT_CONTROLLER:
+        default:
+            error = -EINVAL;
+            break;
+        }
+        if (error) {
+            drop_mbuf(d, in, m, VS_DROP_REWRITE);
+            return;
+        }
+    }
+}
+
+/* Remembers, for the flow cache tuple 'fk' of a frame whose key found 'mf', that
+ * frames of that tuple get 'mf'.  Only for a megaflow the program replays, and a
+ * tuple of the kind the input was (a Geneve tuple for tunnel input only). */
+static void
+fc_learn(struct dp *d, const struct pipeline_input *pin, const struct flowcache_key *fk,
+         const struct flowcache_layout *lo, const struct megaflow *mf, size_t last_output)
+{
+    if (!d->fc || (pin->type == PIPELINE_IN_TUNNEL) != flowcache_key_is_tunnel(fk)) {
+        return;
+    }
+    fc_sync(d);
+    const struct fc_prog *prog = fc_prog_get(d, mf, last_output);
+    if (prog && (lo->ipv6 ? prog->ok6 : prog->ok4)) {
+        flowcache_insert(d->fc, fk, (void *)prog, 0);
+    }
+}
+
+/* ---- One packet. --------------------------------------------------------------- */
+
+/* Makes the metadata words of 'p' (a representor) current.  Returns 0 (valid), < 0
+ * (the pipeline refuses the port), or 1 (compute the key per packet). */
+static int
+port_meta(struct dp *d, struct vs_port *p)
+{
+    uint64_t tag = d->pipe->generation + 1;
+    if (p->in_meta_gen == tag) {
+        return p->in_meta_state;
+    }
+    struct pkey zero, out;
+    pkey_init(&zero);
+    struct pipeline_input pin = {
+        .type = PIPELINE_IN_VIF,
+        .port = p->lport,
+        .in_port = p->port_id,
+        .key = &zero,
+    };
+    int error = pipeline_input_key(d->pipe->pipeline, &pin, &out, NULL);
+    if (!error) {
+        /* The entry of a representor sets metadata only; if it ever touches the
+         * headers, the key is built per packet. */
+        error = memcmp(&out.w[VS_META_WORDS], &zero.w[VS_META_WORDS],
+                       sizeof out - VS_META_WORDS * 8)
+                    ? 1
+                    : 0;
+        memcpy(p->in_meta, out.w, sizeof p->in_meta);
+    }
+    p->in_meta_state = error;
+    p->in_meta_gen = tag;
+    return error;
+}
+
+/* One packet, the ordinary way: parse, build the key, probe the megaflow cache,
+ * replay or walk.  'fk' and 'flo' (NULL if the frame has no flow cache tuple): its
+ * tuple, for the flow cache to learn the megaflow found. */
+static void
+process_packet(struct dp *d, struct vs_port *in, struct rte_mbuf *m,
+               const struct flowcache_key *fk, const struct flowcache_layout *flo)
 {
     struct vswitch *vs = d->vs;
     size_t len = rte_pktmbuf_pkt_len(m);
@@ -871,23 +1141,96 @@ process_packet(struct dp *d, struct vs_port *in, struct rte_mbuf *m)
         VS_INC(vs->st.tunnel_rx);
     }
 
+    /* The key the walk would start from: for a representor, the parsed key (whose
+     * metadata words are all 0) with the port's metadata words; else built. */
     struct pkey lookup;
-    pin.key = &key;
-    if (pipeline_input_key(d->pipe->pipeline, &pin, &lookup, NULL)) {
+    const struct pkey *lk = &lookup;
+    int meta = pin.type == PIPELINE_IN_VIF ? port_meta(d, in) : 1;
+    if (meta < 0) {
         drop_mbuf(d, in, m, VS_DROP_INPUT);
         return;
     }
-    const struct megaflow *mf =
-        megaflow_cache_lookup(vs->cache, &lookup, d->pipe->generation);
+    if (!meta) {
+        memcpy(key.w, in->in_meta, sizeof in->in_meta);
+        lk = &key;
+    } else {
+        pin.key = &key;
+        if (pipeline_input_key(d->pipe->pipeline, &pin, &lookup, NULL)) {
+            drop_mbuf(d, in, m, VS_DROP_INPUT);
+            return;
+        }
+        pin.key = NULL;
+    }
+    const struct megaflow *mf = megaflow_cache_lookup(vs->cache, lk, d->pipe->generation);
     size_t last_output;
     if (mf && megaflow_replayable(mf, &last_output)) {
         megaflow_cache_account(vs->cache, mf, len, d->now_ms);
         VS_INC(vs->st.megaflow_hits);
         VS_INC(in->st.megaflow_hits);
-        megaflow_apply(d, in, m, &layout, &lookup, mf, last_output);
+        if (fk) {
+            fc_learn(d, &pin, fk, flo, mf, last_output);
+        }
+        megaflow_apply(d, in, m, &layout, lk, mf, last_output);
         return;
     }
     slow_path(d, in, m, &pin, &layout);
+}
+
+/* A burst received on 'in': the flow cache tuples of all, their buckets prefetched,
+ * then each packet from the flow cache, or the ordinary way. */
+static void
+process_burst(struct dp *d, struct vs_port *in, struct rte_mbuf **pkts, uint16_t n)
+{
+    struct vswitch *vs = d->vs;
+    struct flowcache_key keys[VS_BURST];
+    struct flowcache_layout los[VS_BURST];
+    bool ok[VS_BURST];
+    unsigned int flags = in->uplink && vs->has_encap ? FLOWCACHE_TUNNEL : 0;
+    bool use_fc = d->fc && d->pipe && d->frag_buf;
+
+    for (uint16_t j = 0; j < n; j++) {
+        struct rte_mbuf *m = pkts[j];
+        if (j + 1 < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
+        }
+        ok[j] = use_fc && m->nb_segs == 1 &&
+                !flowcache_extract(rte_pktmbuf_mtod(m, const uint8_t *),
+                                   rte_pktmbuf_data_len(m), flags, in->port_id, &keys[j],
+                                   &los[j]);
+        if (ok[j]) {
+            flowcache_prefetch(d->fc, &keys[j]);
+        }
+    }
+    for (uint16_t j = 0; j < n; j++) {
+        struct rte_mbuf *m = pkts[j];
+        if (!d->frag_buf) {
+            drop_mbuf(d, in, m, VS_DROP_NOMEM);
+            continue;
+        }
+        const struct fc_prog *prog =
+            ok[j] ? flowcache_lookup(d->fc, &keys[j], NULL) : NULL;
+        if (prog) {
+            uint32_t len = rte_pktmbuf_pkt_len(m);
+            VS_INC(in->st.rx_packets);
+            VS_ADD(in->st.rx_bytes, len);
+            if (los[j].tunnel) {
+                VS_INC(vs->st.tunnel_rx);
+            }
+            megaflow_cache_account(vs->cache, prog->mf, len, d->now_ms);
+            /* Counted with the hit (not at the end of the burst), so that samples of
+             * emc_hits and megaflow_hits stay close. */
+            d->fc_hits++;
+            VS_INC(vs->st.emc_hits);
+            VS_INC(vs->st.megaflow_hits);
+            VS_INC(in->st.megaflow_hits);
+            fc_apply(d, in, m, los[j], prog);
+            continue;
+        }
+        process_packet(d, in, m, ok[j] ? &keys[j] : NULL, &los[j]);
+        if (d->fc) {
+            fc_sync(d);
+        }
+    }
 }
 
 /* ---- Requests from the control thread. ----------------------------------------- */
@@ -1006,12 +1349,15 @@ refresh_clock(struct dp *d)
     d->now_ms = d->now_tsc / (d->vs->tsc_hz / 1000);
 }
 
+/* "emc_hits" counts the exact-match answers: the flow cache's and the megaflow
+ * cache's own. */
 static void
-publish_cache_stats(struct vswitch *vs)
+publish_cache_stats(struct dp *d)
 {
+    struct vswitch *vs = d->vs;
     struct megaflow_cache_stats s;
     megaflow_cache_get_stats(vs->cache, &s);
-    VS_SET(vs->st.emc_hits, s.n_emc_hits);
+    VS_SET(vs->st.emc_hits, s.n_emc_hits + d->fc_hits);
     VS_SET(vs->st.misses, s.n_misses);
     VS_SET(vs->st.megaflow_entries, s.n_entries);
 }
@@ -1030,16 +1376,24 @@ vs_datapath_main(void *arg)
     if (!d.frag_buf) {
         OLOG_ERR("datapath lcore: out of memory");
     }
+    hmap_init(&d.progs);
+    if (flowcache_create(VS_FLOWCACHE_MIN, VS_FLOWCACHE_MAX, &d.fc)) {
+        OLOG_WARN("datapath lcore: no memory for the flow cache; running without it");
+        d.fc = NULL;
+    }
+    fc_reset(&d);
     refresh_clock(&d);
     while (!__atomic_load_n(&vs->stop, __ATOMIC_ACQUIRE)) {
         struct vs_ports *ports = __atomic_load_n(&vs->ports_pub, __ATOMIC_ACQUIRE);
         if (ports != d.ports) {
             d.ports = ports;
+            fc_reset(&d);
             __atomic_store_n(&vs->ports_ack, ports->version, __ATOMIC_RELEASE);
         }
         struct vs_pipe *pipe = __atomic_load_n(&vs->pipe_pub, __ATOMIC_ACQUIRE);
         if (pipe != d.pipe) {
             d.pipe = pipe;
+            fc_reset(&d);
             __atomic_store_n(&vs->gen_ack, pipe->generation, __ATOMIC_RELEASE);
         }
         refresh_clock(&d);
@@ -1049,6 +1403,7 @@ vs_datapath_main(void *arg)
             run_request(&d, req);
             __atomic_add_fetch(&vs->req_done, 1, __ATOMIC_RELEASE);
         }
+        svc_tx(&d);
 
         unsigned int n_rx = 0;
         for (size_t i = 0; i < d.ports->n; i++) {
@@ -1058,16 +1413,7 @@ vs_datapath_main(void *arg)
                 continue;
             }
             n_rx += n;
-            for (uint16_t j = 0; j < n; j++) {
-                if (j + 1 < n) {
-                    rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
-                }
-                if (d.frag_buf) {
-                    process_packet(&d, p, pkts[j]);
-                } else {
-                    drop_mbuf(&d, p, pkts[j], VS_DROP_NOMEM);
-                }
-            }
+            process_burst(&d, p, pkts, n);
         }
         for (size_t i = 0; i < d.ports->n; i++) {
             tx_flush(&d, d.ports->ports[i]);
@@ -1075,14 +1421,14 @@ vs_datapath_main(void *arg)
         VS_INC(vs->st.polls);
         if (n_rx) {
             VS_ADD(vs->st.rx, n_rx);
-            publish_cache_stats(vs);
+            publish_cache_stats(&d);
             idle = 0;
             sleep_us = 0;
         }
         if (d.now_ms >= next_sweep_ms) {
             next_sweep_ms = d.now_ms + VS_SWEEP_MS;
             conntrack_sweep(vs->ct, 1024);
-            publish_cache_stats(vs);
+            publish_cache_stats(&d);
         }
         if (!n_rx && ++idle >= vs->cfg.idle_polls) {
             sleep_us =
@@ -1092,6 +1438,9 @@ vs_datapath_main(void *arg)
             VS_INC(vs->st.idle_sleeps);
         }
     }
+    fc_progs_clear(&d);
+    hmap_destroy(&d.progs);
+    flowcache_destroy(d.fc);
     free(d.frag_buf);
     return 0;
 }

@@ -39,6 +39,9 @@ struct ct_det;
 #define VS_MAX_DROP_REASONS 128
 #define VS_DROP_NAME_LEN 64
 #define VS_MB_QUEUE_LEN 256
+#define VS_META_WORDS 21 /* The metadata and tunnel words of struct pkey (stage 0). */
+#define VS_FLOWCACHE_MIN 8192   /* Flow cache entries per lcore at first (1 MB), */
+#define VS_FLOWCACHE_MAX 524288 /* ...and at most (64 MB). */
 
 /* Counter helpers: one writer (the lcore), readers elsewhere. */
 #define VS_ADD(CTR, N)                                                        \
@@ -98,6 +101,12 @@ struct vs_port {
     uint16_t n_tx;
     uint64_t tokens;     /* Controller actions allowed now. */
     uint64_t tokens_tsc; /* When they were last refilled. */
+    /* ...the metadata words of the key a frame from this representor starts its walk
+     * with (datapath, inport, zones, in_port), computed once per pipeline. */
+    uint64_t in_meta_gen; /* Pipeline generation + 1 they were computed at; 0: none. */
+    int in_meta_state;    /* 0: valid; < 0: the pipeline refuses the port; 1: compute
+                           * the key per packet (pipeline_input_key()). */
+    uint64_t in_meta[VS_META_WORDS];
 
     struct vs_port_stats st;
 };
@@ -206,6 +215,9 @@ struct vswitch {
     struct vs_drops drops;
     struct vs_dp_stats st;
 
+    /* Health checks (dpdk_svc.c): monitors on the control thread, rings both ways. */
+    struct vs_svc *svc;
+
     /* The lcore's own. */
     struct megaflow_cache *cache;
     struct pipeline_result result;
@@ -218,5 +230,19 @@ int vs_datapath_main(void *arg);
 
 /** Registers the static drop reasons of 'vs'. */
 void vs_drops_init(struct vs_drops *drops);
+
+/* Health checks (dpdk_svc.c).  vs_svc_create() / vs_svc_destroy() / vs_svc_run(): the
+ * control thread (destroy once the lcore stopped, before the mbuf pool goes);
+ * vs_svc_reply() and vs_svc_tx_dequeue(): the lcore (lock-free rings).  The probes
+ * dequeued start with VS_NAME_LEN bytes holding the logical port's name (NUL-padded),
+ * then the frame. */
+int vs_svc_create(struct vswitch *vs, struct ovnic_err *err);
+void vs_svc_destroy(struct vswitch *vs);
+unsigned int vs_svc_run(struct vswitch *vs);
+void vs_svc_reply(struct vswitch *vs, const char *lport, const uint8_t *frame,
+                  size_t len);
+unsigned int vs_svc_tx_dequeue(struct vswitch *vs, struct rte_mbuf **pkts,
+                               unsigned int n);
+void vs_svc_tx_no_port(struct vswitch *vs);
 
 #endif /* OVNIC_VSWITCH_DPDK_DATAPATH_H */

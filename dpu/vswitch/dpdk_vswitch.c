@@ -505,7 +505,8 @@ vswitch_run(struct vswitch *vs)
     for (size_t i = 0; i < n && vs->cfg.mac_binding_cb; i++) {
         vs->cfg.mac_binding_cb(vs->cfg.aux, events[i].lport, &events[i].mb);
     }
-    return ovnic_list_is_empty(&vs->retired) ? 100 : 10;
+    unsigned int svc_ms = vs_svc_run(vs);
+    return MIN(svc_ms, ovnic_list_is_empty(&vs->retired) ? 100u : 10u);
 }
 
 /* ---- Requests to the lcore. ---------------------------------------------------- */
@@ -716,6 +717,10 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
     }
     exec_result_init(vs->xr, NULL);
     vs->vct.ct = vs->ct;
+    error = vs_svc_create(vs, err);
+    if (error) {
+        goto err;
+    }
 
     struct vs_port *uplink = NULL;
     if (vs->cfg.uplink_devargs) {
@@ -802,6 +807,7 @@ vswitch_destroy(struct vswitch *vs)
     neigh_destroy(vs->neigh);
     ct_det_destroy(vs->vct.det);
     conntrack_destroy(vs->ct);
+    vs_svc_destroy(vs);
     if (vs->pool) {
         rte_mempool_free(vs->pool);
     }

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "dpu/pipeline/ctrl.h"
+#include "dpu/vswitch/svc_mon.h"
 #include "shared/util/err.h"
 
 struct ovsdb_replica;
@@ -84,6 +85,9 @@ struct vswitch_config {
     /* Reported by vswitch_run() on the control thread.  May be NULL. */
     void (*mac_binding_cb)(void *aux, const char *logical_port,
                            const struct ctrl_mac_binding *mb);
+    /* The status of Service_Monitor 'uuid' became 'status' ("online" / "offline";
+     * see vswitch_svc_monitors_set()). */
+    void (*svc_status_cb)(void *aux, const struct uuid *uuid, const char *status);
     void *aux;
 };
 
@@ -128,7 +132,27 @@ uint64_t vswitch_generation_live(const struct vswitch *vs);
  * Returns how long (ms) until it wants to run again. */
 unsigned int vswitch_run(struct vswitch *vs);
 
+/** Load-balancer health checks (svc_mon.h): makes the monitors those of 'specs' (n
+ * Service_Monitor rows of logical ports bound to this chassis; borrowed for the
+ * call).  Probes leave through the representor of the monitored logical port;
+ * replies reach the monitors through the handle_svc_check() controller action, which
+ * the datapath lcore queues to the control thread; vswitch_run() runs the monitors
+ * and reports status changes through 'svc_status_cb'.  Returns the number of
+ * monitors, or -ENOMEM (see svc_mon_set()). */
+int vswitch_svc_monitors_set(struct vswitch *vs, const struct svc_mon_spec *specs,
+                             size_t n);
+
+/** Status of monitor 'uuid' (svc_mon_status()). */
+enum svc_mon_status vswitch_svc_monitor_status(const struct vswitch *vs,
+                                               const struct uuid *uuid);
+
 /* ---- Operational views (JSON; caller owns; NULL on allocation failure). ---- */
+
+/** Health checks: {"monitors": svc_mon_json(), "stats": svc_mon_stats_json() plus
+ * "rx_queued", "rx_dropped" (replies the lcore queued / could not queue),
+ * "tx_queued", "tx_dropped" (probes handed to / refused by the lcore), "tx_no_port"
+ * (probes for a logical port without a representor)}. */
+json_t *vswitch_svc_monitors_json(const struct vswitch *vs);
 
 /** Ports: [{"name", "lport", "port_id", "devargs", "link", "rx_packets", "rx_bytes",
  * "tx_packets", "tx_bytes", "rx_dropped", "tx_dropped", "pipeline_walks",

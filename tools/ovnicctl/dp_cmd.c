@@ -251,6 +251,53 @@ run_dump_pipeline(int argc, char *argv[])
 }
 
 static int
+run_svc_monitors(int argc, char *argv[])
+{
+    struct dp_opts o;
+    json_t *result = NULL;
+    int status = dp_parse("dpctl svc-monitors", argc, argv, &o, false, false);
+
+    if (status < 0 && optind < argc) {
+        status = ovnicctl_usage_error(o.path, "unexpected argument '%s'", argv[optind]);
+    }
+    if (status < 0) {
+        status = dp_call(&o, "dp-svc-monitors", json_object(), &result);
+        if (!status && o.json) {
+            status = ovnicctl_print_json(result);
+        } else if (!status) {
+            const json_t *mons = json_object_get(result, "monitors");
+            const json_t *m;
+            size_t i;
+            json_array_foreach(mons, i, m)
+            {
+                const char *key;
+                const json_t *v;
+                bool first = true;
+                json_object_foreach((json_t *)m, key, v)
+                {
+                    printf("%s%s=", first ? "" : " ", key);
+                    ovnicctl_print_value(v);
+                    first = false;
+                }
+                putchar('\n');
+            }
+            printf("stats:");
+            const char *key;
+            const json_t *v;
+            json_object_foreach(json_object_get(result, "stats"), key, v)
+            {
+                printf(" %s=", key);
+                ovnicctl_print_value(v);
+            }
+            putchar('\n');
+        }
+    }
+    json_decref(result);
+    free(o.target);
+    return status;
+}
+
+static int
 run_neigh(int argc, char *argv[])
 {
     struct dp_opts o;
@@ -381,6 +428,19 @@ static const struct ovnicctl_command dump_pipeline_cmd = {
     .run = run_dump_pipeline,
 };
 
+static const struct ovnicctl_command svc_monitors_cmd = {
+    .name = "svc-monitors",
+    .summary = "show the load-balancer health checks this datapath runs",
+    .help = "Usage: ovnicctl dpctl svc-monitors [OPTIONS]\n"
+            "\n"
+            "Lists the Service_Monitor rows probed from this chassis (backends whose\n"
+            "logical port is bound here): backend address and port, protocol, status,\n"
+            "consecutive successes and failures, and the probe counters\n"
+            "(docs/svc-monitor.md).\n"
+            "\n" DP_COMMON_OPTIONS,
+    .run = run_svc_monitors,
+};
+
 static const struct ovnicctl_command neigh_cmd = {
     .name = "neigh",
     .summary = "show the underlay neighbour table",
@@ -405,8 +465,8 @@ static const struct ovnicctl_command trace_cmd = {
 };
 
 static const struct ovnicctl_command *const dpctl_subcommands[] = {
-    &show_cmd,  &stats_cmd, &dump_flows_cmd, &dump_pipeline_cmd, &neigh_cmd,
-    &trace_cmd, NULL,
+    &show_cmd,  &stats_cmd, &dump_flows_cmd,   &dump_pipeline_cmd,
+    &neigh_cmd, &trace_cmd, &svc_monitors_cmd, NULL,
 };
 
 const struct ovnicctl_command ovnicctl_dpctl_command = {
