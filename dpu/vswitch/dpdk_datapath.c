@@ -882,6 +882,8 @@ struct fc_prog {
     const struct megaflow *mf;
     size_t last_output;      /* SIZE_MAX: a drop. */
     bool ok4, ok6;           /* Replayable here for IPv4 / IPv6 frames. */
+    struct vs_port *direct;  /* Non-NULL: the program is only an output to this
+                              * representor (no rewrites, no copies). */
     struct vs_port *local[]; /* Per action: the port of a local output, or NULL. */
 };
 
@@ -956,6 +958,9 @@ fc_prog_get(struct dp *d, const struct megaflow *mf, size_t last_output)
             prog->ok4 = prog->ok6 = false;
             break;
         }
+    }
+    if (last_output == 0 && mf->actions[0].output_type == MEGAFLOW_OUT_LOCAL) {
+        prog->direct = prog->local[0];
     }
     hmap_insert(&d->progs, &prog->node, h);
     return prog;
@@ -1201,6 +1206,8 @@ process_burst(struct dp *d, struct vs_port *in, struct rte_mbuf **pkts, uint16_t
             flowcache_prefetch(d->fc, &keys[j]);
         }
     }
+    /* The hits' counters, added once per burst. */
+    uint64_t hits = 0, hit_bytes = 0, hit_tunnel = 0;
     for (uint16_t j = 0; j < n; j++) {
         struct rte_mbuf *m = pkts[j];
         if (!d->frag_buf) {
@@ -1211,25 +1218,34 @@ process_burst(struct dp *d, struct vs_port *in, struct rte_mbuf **pkts, uint16_t
             ok[j] ? flowcache_lookup(d->fc, &keys[j], NULL) : NULL;
         if (prog) {
             uint32_t len = rte_pktmbuf_pkt_len(m);
-            VS_INC(in->st.rx_packets);
-            VS_ADD(in->st.rx_bytes, len);
-            if (los[j].tunnel) {
-                VS_INC(vs->st.tunnel_rx);
-            }
+            hits++;
+            hit_bytes += len;
+            hit_tunnel += los[j].tunnel;
             megaflow_cache_account(vs->cache, prog->mf, len, d->now_ms);
-            /* Counted with the hit (not at the end of the burst), so that samples of
-             * emc_hits and megaflow_hits stay close. */
-            d->fc_hits++;
-            VS_INC(vs->st.emc_hits);
-            VS_INC(vs->st.megaflow_hits);
-            VS_INC(in->st.megaflow_hits);
-            fc_apply(d, in, m, los[j], prog);
+            if (prog->direct) {
+                tx_enqueue(d, prog->direct, m);
+            } else {
+                fc_apply(d, in, m, los[j], prog);
+            }
             continue;
         }
         process_packet(d, in, m, ok[j] ? &keys[j] : NULL, &los[j]);
         if (d->fc) {
             fc_sync(d);
         }
+    }
+    if (hits) {
+        VS_ADD(in->st.rx_packets, hits);
+        VS_ADD(in->st.rx_bytes, hit_bytes);
+        if (hit_tunnel) {
+            VS_ADD(vs->st.tunnel_rx, hit_tunnel);
+        }
+        /* emc_hits and megaflow_hits move together, so that samples of the two stay
+         * close. */
+        d->fc_hits += hits;
+        VS_ADD(vs->st.emc_hits, hits);
+        VS_ADD(vs->st.megaflow_hits, hits);
+        VS_ADD(in->st.megaflow_hits, hits);
     }
 }
 

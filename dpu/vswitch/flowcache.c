@@ -2,12 +2,22 @@
 #include "dpu/vswitch/flowcache.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "dpu/pipeline/packet.h"
 #include "shared/util/util.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define FC_HAVE_SSE42 1
+#endif
+#if defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
+#include <arm_acle.h>
+#define FC_HAVE_ARMV8 1
+#endif
 
 #define ETH_TYPE_IPV4 0x0800
 #define ETH_TYPE_IPV6 0x86dd
@@ -202,29 +212,273 @@ put_addrs(struct flowcache_key *k, uint32_t *n, const uint8_t *l3, bool ipv6)
     }
 }
 
-static inline uint64_t
-rotl64(uint64_t x, int r)
+/* ---- The hash: CRC32C over the tuple's words, in two interleaved lanes (even and
+ * odd words) so that the dependency chain is half as long.  The hardware CRC32C
+ * instruction when the CPU has one (SSE4.2, ARMv8 CRC), else the same function in
+ * software: every implementation gives the same values. ---- */
+
+/* Reflected CRC32C (Castagnoli) tables for eight bytes at a time. */
+static uint32_t crc_tab[8][256];
+
+static void
+crc_tab_init(void)
 {
-    return (x << r) | (x >> (64 - r));
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int b = 0; b < 8; b++) {
+            c = (c >> 1) ^ (c & 1 ? 0x82f63b78u : 0);
+        }
+        crc_tab[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+        for (int t = 1; t < 8; t++) {
+            uint32_t c = crc_tab[t - 1][i];
+            crc_tab[t][i] = (c >> 8) ^ crc_tab[0][c & 0xff];
+        }
+    }
+}
+
+/* The CRC32C of the 8 little-endian bytes of 'v' continuing from 'crc' (no
+ * inversions): what the CRC32 instructions compute. */
+static inline uint32_t
+crc_sw_u64(uint32_t crc, uint64_t v)
+{
+    uint64_t x = crc ^ v;
+    return crc_tab[7][x & 0xff] ^ crc_tab[6][(x >> 8) & 0xff] ^
+           crc_tab[5][(x >> 16) & 0xff] ^ crc_tab[4][(x >> 24) & 0xff] ^
+           crc_tab[3][(x >> 32) & 0xff] ^ crc_tab[2][(x >> 40) & 0xff] ^
+           crc_tab[1][(x >> 48) & 0xff] ^ crc_tab[0][x >> 56];
+}
+
+#define FC_HASH_SEED_A 0x9e3779b9u
+#define FC_HASH_SEED_B 0x7f4a7c15u
+
+/* The hash of 'w[0..n)', with 'CRC' as the step. */
+#define FC_HASH_BODY(CRC, W, N)                                  \
+    do {                                                         \
+        uint32_t a_ = FC_HASH_SEED_A ^ (N), b_ = FC_HASH_SEED_B; \
+        uint32_t i_ = 0;                                         \
+        for (; i_ + 1 < (N); i_ += 2) {                          \
+            a_ = CRC(a_, (W)[i_]);                               \
+            b_ = CRC(b_, (W)[i_ + 1]);                           \
+        }                                                        \
+        if (i_ < (N)) {                                          \
+            a_ = CRC(a_, (W)[i_]);                               \
+        }                                                        \
+        return a_ ^ ((b_ << 16) | (b_ >> 16));                   \
+    } while (0)
+
+static uint32_t
+hash_portable(const uint64_t *w, uint32_t n)
+{
+    FC_HASH_BODY(crc_sw_u64, w, n);
+}
+
+#ifdef FC_HAVE_SSE42
+static inline __attribute__((target("sse4.2"))) uint32_t
+crc_sse42_u64(uint32_t crc, uint64_t v)
+{
+    return (uint32_t)_mm_crc32_u64(crc, v);
+}
+
+static __attribute__((target("sse4.2"))) uint32_t
+hash_sse42(const uint64_t *w, uint32_t n)
+{
+    FC_HASH_BODY(crc_sse42_u64, w, n);
+}
+#endif
+
+#ifdef FC_HAVE_ARMV8
+static inline uint32_t
+crc_armv8_u64(uint32_t crc, uint64_t v)
+{
+    return __crc32cd(crc, v);
 }
 
 static uint32_t
+hash_armv8(const uint64_t *w, uint32_t n)
+{
+    FC_HASH_BODY(crc_armv8_u64, w, n);
+}
+#endif
+
+/* The implementation in use (enum flowcache_hash_impl), chosen at load time, and
+ * whether the fixed-offset IPv4 extractor is used. */
+static _Atomic int fc_hash_impl = FLOWCACHE_HASH_PORTABLE;
+static _Atomic bool fc_fast_ipv4 = true;
+
+static void __attribute__((constructor)) fc_hash_init(void)
+{
+    crc_tab_init();
+    enum flowcache_hash_impl best = FLOWCACHE_HASH_PORTABLE;
+    if (flowcache_hash_impl_available(FLOWCACHE_HASH_SSE42)) {
+        best = FLOWCACHE_HASH_SSE42;
+    } else if (flowcache_hash_impl_available(FLOWCACHE_HASH_ARMV8)) {
+        best = FLOWCACHE_HASH_ARMV8;
+    }
+    atomic_store_explicit(&fc_hash_impl, best, memory_order_relaxed);
+}
+
+bool
+flowcache_hash_impl_available(enum flowcache_hash_impl impl)
+{
+    switch (impl) {
+    case FLOWCACHE_HASH_PORTABLE:
+        return true;
+    case FLOWCACHE_HASH_SSE42:
+#ifdef FC_HAVE_SSE42
+        return __builtin_cpu_supports("sse4.2");
+#else
+        return false;
+#endif
+    case FLOWCACHE_HASH_ARMV8:
+#ifdef FC_HAVE_ARMV8
+        return true;
+#else
+        return false;
+#endif
+    default:
+        return false;
+    }
+}
+
+int
+flowcache_hash_impl_set(enum flowcache_hash_impl impl)
+{
+    if (!flowcache_hash_impl_available(impl)) {
+        return -ENOTSUP;
+    }
+    atomic_store_explicit(&fc_hash_impl, impl, memory_order_relaxed);
+    return 0;
+}
+
+enum flowcache_hash_impl
+flowcache_hash_impl_get(void)
+{
+    return atomic_load_explicit(&fc_hash_impl, memory_order_relaxed);
+}
+
+void
+flowcache_fast_ipv4_set(bool on)
+{
+    atomic_store_explicit(&fc_fast_ipv4, on, memory_order_relaxed);
+}
+
+uint32_t
+flowcache_hash_words(const uint64_t *w, uint32_t n)
+{
+    switch (atomic_load_explicit(&fc_hash_impl, memory_order_relaxed)) {
+#ifdef FC_HAVE_SSE42
+    case FLOWCACHE_HASH_SSE42:
+        return hash_sse42(w, n);
+#endif
+#ifdef FC_HAVE_ARMV8
+    case FLOWCACHE_HASH_ARMV8:
+        return hash_armv8(w, n);
+#endif
+    default:
+        return hash_portable(w, n);
+    }
+}
+
+static inline uint32_t
 key_hash(const struct flowcache_key *k)
 {
-    uint64_t h = 0x2545f4914f6cdd1dULL ^ k->n_words;
-    for (uint32_t i = 0; i < k->n_words; i++) {
-        h = rotl64(h ^ k->w[i], 29) * 0x9e3779b97f4a7c15ULL;
+    return flowcache_hash_words(k->w, k->n_words);
+}
+
+/* Big-endian loads of 4 and 8 bytes. */
+static inline uint32_t
+ld32be(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
+}
+
+static inline uint64_t
+ld64be(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* The common case at fixed offsets: an untagged IPv4 frame with a 20-byte header,
+ * not a fragment, carrying TCP or UDP (not Geneve when 'flags' asks for tunnels).
+ * Fills 'k' and 'lo' exactly as the general extractor would and returns 0, or
+ * returns -1 for any other frame, which the general extractor then decides. */
+static inline int
+extract_ipv4_fast(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_port,
+                  struct flowcache_key *k, struct flowcache_layout *lo)
+{
+    if (len < 14 + 20 + 8 || len > PACKET_MAX_LEN) {
+        return -1;
     }
-    h ^= h >> 32;
-    h *= 0xd6e8feb86659fd93ULL;
-    h ^= h >> 32;
-    return (uint32_t)h;
+    uint32_t type_vihl_tos = ld32be(p + 12);
+    if (type_vihl_tos >> 8 != ((uint32_t)ETH_TYPE_IPV4 << 8 | 0x45)) {
+        return -1;
+    }
+    const uint8_t *l3 = p + 14;
+    const uint8_t *h = l3 + 20;
+    uint32_t tot = rd16(l3 + 2);
+    uint32_t l4_avail = tot - 20;
+    uint8_t proto = l3[9];
+    uint16_t tcp_flags = 0;
+    if (tot < 20 || tot > len - 14 || (rd16(l3 + 6) & 0x3fff)) {
+        return -1;
+    }
+    uint32_t ports = ld32be(h);
+    if (proto == PROTO_UDP) {
+        uint32_t ulen = rd16(h + 4);
+        if (l4_avail < 8 || ulen < 8 || ulen > l4_avail ||
+            ((flags & FLOWCACHE_TUNNEL) && (uint16_t)ports == PACKET_GENEVE_PORT)) {
+            return -1;
+        }
+    } else if (proto == PROTO_TCP) {
+        if (l4_avail < 20) {
+            return -1;
+        }
+        uint32_t doff = (uint32_t)(h[12] >> 4) * 4;
+        if (doff < 20 || doff > l4_avail) {
+            return -1;
+        }
+        tcp_flags = rd16(h + 12) & 0x0fff;
+    } else {
+        return -1;
+    }
+    k->w[0] = ((uint64_t)ETH_TYPE_IPV4 << 16) | ((uint64_t)proto << 48) | in_port;
+    k->w[1] = (ld64be(p) >> 16) | ((uint64_t)l3[8] << 48) |
+              ((uint64_t)(uint8_t)type_vihl_tos << 56);
+    k->w[2] = (ld64be(p + 6) >> 16) | ((uint64_t)tcp_flags << 48);
+    k->w[3] = (ports >> 16) | ((uint64_t)(ports & 0xffff) << 16);
+    memcpy(&k->w[4], l3 + 12, 8);
+    k->n_words = 5;
+    k->hash = flowcache_hash_words(k->w, 5);
+    *lo = (struct flowcache_layout){
+        .l2 = 0,
+        .l3 = 14,
+        .l4 = 34,
+        .end = 14 + tot,
+        .proto = proto,
+    };
+    return 0;
 }
 
 int
 flowcache_extract(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_port,
                   struct flowcache_key *k, struct flowcache_layout *lo)
 {
+    if (p && atomic_load_explicit(&fc_fast_ipv4, memory_order_relaxed) &&
+        !extract_ipv4_fast(p, len, flags, in_port, k, lo)) {
+        return 0;
+    }
     struct l3_info in;
     if (!p || len > PACKET_MAX_LEN || parse_l2_l3(p, 0, len, &in)) {
         return -1;
@@ -464,8 +718,9 @@ void
 flowcache_prefetch(const struct flowcache *fc, const struct flowcache_key *key)
 {
     const struct fc_entry *b = bucket_of(fc, key->hash);
+    /* The first way only: it holds the newest entry of the bucket, and while few flows
+     * recur, the only one.  A key found in the second way costs the lookup a miss. */
     __builtin_prefetch(&b[0]);
-    __builtin_prefetch(&b[1]);
 }
 
 static inline bool

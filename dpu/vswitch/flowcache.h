@@ -75,6 +75,34 @@ int flowcache_extract(const uint8_t *data, size_t len, unsigned int flags,
                       uint16_t in_port, struct flowcache_key *key,
                       struct flowcache_layout *layout);
 
+/* The tuple's hash: CRC32C over its words (two interleaved lanes).  The
+ * implementations give the same values; the best one this CPU has is chosen when the
+ * program loads. */
+enum flowcache_hash_impl {
+    FLOWCACHE_HASH_PORTABLE, /* Table-driven, any CPU. */
+    FLOWCACHE_HASH_SSE42,    /* x86-64 SSE4.2 CRC32 (detected at run time). */
+    FLOWCACHE_HASH_ARMV8,    /* ARMv8 CRC32 (when built for a CPU that has it). */
+};
+
+/** True if this build and CPU can run 'impl'. */
+bool flowcache_hash_impl_available(enum flowcache_hash_impl impl);
+
+/** Selects 'impl' for every later flowcache_extract() (for tests and measurements;
+ * all implementations give the same hashes).  Errors: -ENOTSUP ('impl' is not
+ * available). */
+int flowcache_hash_impl_set(enum flowcache_hash_impl impl);
+
+/** The implementation in use. */
+enum flowcache_hash_impl flowcache_hash_impl_get(void);
+
+/** The hash of 'w[0..n)', as flowcache_extract() puts into a key. */
+uint32_t flowcache_hash_words(const uint64_t *w, uint32_t n);
+
+/** Turns the fixed-offset extractor of untagged IPv4 TCP/UDP frames (IHL 5) on (the
+ * default) or off (every frame then takes the general extractor; the results are the
+ * same, for tests). */
+void flowcache_fast_ipv4_set(bool on);
+
 /** True if the tuple 'key' came from a Geneve frame. */
 bool flowcache_key_is_tunnel(const struct flowcache_key *key);
 
@@ -107,7 +135,8 @@ void flowcache_destroy(struct flowcache *fc);
 /** The number of entries. */
 size_t flowcache_capacity(const struct flowcache *fc);
 
-/** Prefetches the bucket of 'key' (a hint: call it early in a burst). */
+/** Prefetches the first way of the bucket of 'key' (a hint: call it early in a
+ * burst). */
 void flowcache_prefetch(const struct flowcache *fc, const struct flowcache_key *key);
 
 /** The value stored for 'key' since the last invalidation, or NULL; '*aux' (may be

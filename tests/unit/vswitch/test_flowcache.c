@@ -206,12 +206,54 @@ frame_geneve(uint8_t *f, const uint8_t *inner, size_t ilen, bool ovn_opt)
 /* ---- Extraction against the parser. ---- */
 
 /* Checks that whenever 'f' is extracted, the parser accepts it with the same offsets. */
+/* Extracts 'f' with every hash implementation this machine has, with and without
+ * the fixed-offset IPv4 extractor: all must agree (accepted or not, tuple, hash,
+ * layout).  Leaves the defaults selected. */
+static int
+extract_all_ways(const uint8_t *f, size_t len, unsigned int flags, uint16_t in_port,
+                 struct flowcache_key *k, struct flowcache_layout *lo)
+{
+    enum flowcache_hash_impl def = flowcache_hash_impl_get();
+    int rc = flowcache_extract(f, len, flags, in_port, k, lo);
+    for (int impl = FLOWCACHE_HASH_PORTABLE; impl <= FLOWCACHE_HASH_ARMV8; impl++) {
+        if (flowcache_hash_impl_set(impl)) {
+            assert_false(flowcache_hash_impl_available(impl));
+            continue;
+        }
+        for (int fast = 0; fast < 2; fast++) {
+            struct flowcache_key k2;
+            struct flowcache_layout lo2;
+            memset(&k2, 0, sizeof k2);
+            flowcache_fast_ipv4_set(fast);
+            int rc2 = flowcache_extract(f, len, flags, in_port, &k2, &lo2);
+            assert_int_equal(rc2, rc);
+            if (!rc) {
+                assert_int_equal(k2.n_words, k->n_words);
+                assert_memory_equal(k2.w, k->w, k->n_words * sizeof k->w[0]);
+                assert_int_equal(k2.hash, k->hash);
+                assert_int_equal(k2.hash, flowcache_hash_words(k->w, k->n_words));
+                assert_int_equal(lo2.l2, lo->l2);
+                assert_int_equal(lo2.l3, lo->l3);
+                assert_int_equal(lo2.l4, lo->l4);
+                assert_int_equal(lo2.end, lo->end);
+                assert_int_equal(lo2.proto, lo->proto);
+                assert_int_equal(lo2.ipv6, lo->ipv6);
+                assert_int_equal(lo2.vlan, lo->vlan);
+                assert_int_equal(lo2.tunnel, lo->tunnel);
+            }
+        }
+    }
+    flowcache_fast_ipv4_set(true);
+    assert_int_equal(flowcache_hash_impl_set(def), 0);
+    return rc;
+}
+
 static bool
 check_one(const uint8_t *f, size_t len, unsigned int flags, struct flowcache_key *k,
           struct pkey *key)
 {
     struct flowcache_layout lo;
-    if (flowcache_extract(f, len, flags, 7, k, &lo)) {
+    if (extract_all_ways(f, len, flags, 7, k, &lo)) {
         return false;
     }
     struct packet_layout pl;
@@ -392,7 +434,7 @@ test_extract_equal_tuples_equal_keys(void **state)
         }
         uint16_t in_port = (uint16_t)RND(2);
         struct flowcache_layout lo;
-        if (flowcache_extract(fr, len, flags, in_port, &keys[n], &lo)) {
+        if (extract_all_ways(fr, len, flags, in_port, &keys[n], &lo)) {
             continue;
         }
         assert_int_equal(packet_parse(fr, len, flags ? PACKET_PARSE_TUNNEL : 0, &pkeys[n],
@@ -417,6 +459,131 @@ test_extract_equal_tuples_equal_keys(void **state)
     assert_true(equal_pairs > 100);
     free(keys);
     free(pkeys);
+    (void)state;
+}
+
+/* ---- The hash. ---- */
+
+/* The CRC32C update of 'crc' by bytes, bit by bit, without inversions: the reference. */
+static uint32_t
+crc32c_ref(uint32_t crc, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++) {
+            crc = (crc >> 1) ^ (crc & 1 ? 0x82f63b78u : 0);
+        }
+    }
+    return crc;
+}
+
+/* Every implementation this machine has gives the portable one's values, which are
+ * the two-lane CRC32C the header describes; the selected default is the best. */
+static void
+test_hash_impls(void **state)
+{
+    enum flowcache_hash_impl def = flowcache_hash_impl_get();
+    assert_true(flowcache_hash_impl_available(def));
+    assert_true(flowcache_hash_impl_available(FLOWCACHE_HASH_PORTABLE));
+#if defined(__x86_64__)
+    assert_int_equal(def, __builtin_cpu_supports("sse4.2") ? FLOWCACHE_HASH_SSE42
+                                                           : FLOWCACHE_HASH_PORTABLE);
+    assert_false(flowcache_hash_impl_available(FLOWCACHE_HASH_ARMV8));
+#endif
+    assert_int_equal(flowcache_hash_impl_set((enum flowcache_hash_impl)99), -ENOTSUP);
+
+    uint64_t w[FLOWCACHE_KEY_WORDS];
+    uint64_t x = 0x0123456789abcdefULL;
+    size_t n_checked = 0;
+    for (int round = 0; round < 2000; round++) {
+        for (size_t i = 0; i < FLOWCACHE_KEY_WORDS; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            w[i] = round % 7 ? x : (uint64_t)round; /* Some small values too. */
+        }
+        uint32_t n = 1 + (uint32_t)round % FLOWCACHE_KEY_WORDS;
+        /* The reference: lane A over the even words, lane B over the odd ones (the
+         * words as little-endian bytes, no inversions), B rotated by 16. */
+        uint32_t a = 0x9e3779b9u ^ n, b = 0x7f4a7c15u;
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t bytes[8];
+            for (int j = 0; j < 8; j++) {
+                bytes[j] = (uint8_t)(w[i] >> (8 * j));
+            }
+            if (i % 2) {
+                b = crc32c_ref(b, bytes, 8);
+            } else {
+                a = crc32c_ref(a, bytes, 8);
+            }
+        }
+        uint32_t want = a ^ ((b << 16) | (b >> 16));
+        for (int impl = FLOWCACHE_HASH_PORTABLE; impl <= FLOWCACHE_HASH_ARMV8; impl++) {
+            if (flowcache_hash_impl_set(impl)) {
+                continue;
+            }
+            assert_int_equal(flowcache_hash_impl_get(), impl);
+            assert_int_equal(flowcache_hash_words(w, n), want);
+            n_checked++;
+        }
+    }
+    assert_true(n_checked >= 2000);
+    /* The standard check value, through the reference. */
+    assert_int_equal(~crc32c_ref(~0u, (const uint8_t *)"123456789", 9), 0xe3069283u);
+    assert_int_equal(flowcache_hash_impl_set(def), 0);
+    (void)state;
+}
+
+/* The fixed-offset IPv4 extractor against the general one on the frames it takes,
+ * and the ones at its edges it must leave to the general one. */
+static void
+test_extract_fast_ipv4(void **state)
+{
+    uint8_t f[256];
+    struct flowcache_key k;
+    struct pkey key;
+    struct flowcache_layout lo;
+    size_t len;
+
+    /* Every frame goes through check_one(), which compares both extractors. */
+    static const uint8_t protos[] = {1, 6, 17, 47};
+    for (size_t i = 0; i < sizeof protos; i++) {
+        len = frame_ip4(f, false, 5, protos[i]);
+        assert_int_equal(check_one(f, len, 0, &k, &key), protos[i] != 47);
+        /* Trailing bytes after the datagram (Ethernet padding). */
+        memset(f + len, 0xa5, 20);
+        assert_int_equal(check_one(f, len + 20, 0, &k, &key), protos[i] != 47);
+    }
+    /* UDP to the Geneve port: ordinary UDP without the tunnel flag, and with it a
+     * tunnel frame only if it is Geneve (here it is not: the general path refuses). */
+    len = frame_ip4(f, false, 5, 17);
+    put16(f + 34 + 2, PACKET_GENEVE_PORT);
+    assert_true(check_one(f, len, 0, &k, &key));
+    assert_false(check_one(f, len, FLOWCACHE_TUNNEL, &k, &key));
+    /* TCP data offsets at and past the end; total lengths at the edges. */
+    for (int doff = 0; doff < 16; doff++) {
+        len = frame_ip4(f, false, 5, 6);
+        f[34 + 12] = (uint8_t)(doff << 4 | (f[34 + 12] & 0x0f));
+        check_one(f, len, 0, &k, &key);
+    }
+    for (int tot = 0; tot < 80; tot++) {
+        len = frame_ip4(f, false, 5, tot % 2 ? 6 : 17);
+        put16(f + 14 + 2, (uint16_t)tot); /* The parser does not check checksums. */
+        check_one(f, len, 0, &k, &key);
+    }
+    /* Versions and header lengths around 0x45, and the DF bit (not a fragment). */
+    for (int vihl = 0x40; vihl < 0x70; vihl++) {
+        len = frame_ip4(f, false, 5, 17);
+        f[14] = (uint8_t)vihl;
+        check_one(f, len, 0, &k, &key);
+    }
+    len = frame_ip4(f, false, 5, 6);
+    put16(f + 14 + 6, 0x4000);
+    assert_true(check_one(f, len, 0, &k, &key));
+    /* Frames too long for the parser. */
+    static uint8_t big[PACKET_MAX_LEN + 64];
+    len = frame_ip4(big, false, 5, 17);
+    assert_int_equal(extract_all_ways(big, PACKET_MAX_LEN + 1, 0, 1, &k, &lo), -1);
     (void)state;
 }
 
@@ -626,6 +793,8 @@ main(void)
         cmocka_unit_test(test_extract_shapes),
         cmocka_unit_test(test_extract_never_accepts_more),
         cmocka_unit_test(test_extract_equal_tuples_equal_keys),
+        cmocka_unit_test(test_hash_impls),
+        cmocka_unit_test(test_extract_fast_ipv4),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_grows),
         cmocka_unit_test(test_rewrite),
