@@ -1,13 +1,15 @@
 /* ovnic benchmark: forwarding rate per core of ovnic's DPDK vswitch beside OVS-DPDK
  * driven by a real ovn-controller, on the same SB, topology and packets.
  *
- * Setup, in a fresh directory: OVN central (scripts/ovn-central.sh) with one logical
- * switch "sw0" and two VIFs, vm1 and vm2, each with an address and port security.
- * For each flow count N (default 1,000 and 100,000) a pcap file of N valid frames from
- * vm1 to vm2 (Ethernet, IPv4, UDP with valid checksums, 60 bytes; N distinct UDP port
- * pairs, so N flows) is written.  vm1 is a net_pcap port replaying that file forever
- * (infinite_rx=1); vm2 is a net_null port that receives nothing (no-rx=1) and drops what
- * it is sent.  Each system forwards on one core:
+ * Setup, in a fresh directory: OVN central (scripts/ovn-central.sh) with reference
+ * topology 01 (tests/topologies/01-l2-switch.sh: logical switch l2-sw, VIFs l2-vm1,
+ * l2-vm2, l2-vm3 and a port for unknown MACs), made with ovn-nbctl.  The representors
+ * here are "vm1" (logical port l2-vm1) and "vm2" (l2-vm2).  For each flow count N
+ * (default 1,000 and 100,000) a pcap file of N valid frames from l2-vm1 to l2-vm2
+ * (Ethernet, IPv4, UDP with valid checksums, 60 bytes; N distinct UDP port pairs, so N
+ * flows) is written.  vm1 is a net_pcap port replaying that file forever (infinite_rx=1);
+ * vm2 is a net_null port that receives nothing (no-rx=1) and drops what it is sent.  Each
+ * system forwards on one core:
  *
  *   ovnic   the vswitch (dpu/vswitch/vswitch.h) in this process, chassis "hv-ovnic":
  *           its pipeline is built from an SB replica (ovsdb_cs) after the two ports
@@ -60,10 +62,15 @@
 #define OVNIC_CHASSIS "hv-ovnic"
 #define OVS_CHASSIS "hv-ovs"
 
-static const uint8_t VM1_MAC[6] = {0x0a, 0x00, 0x00, 0x00, 0x00, 0x01};
-static const uint8_t VM2_MAC[6] = {0x0a, 0x00, 0x00, 0x00, 0x00, 0x02};
-static const uint32_t VM1_IP = 0x0a000001; /* 10.0.0.1 */
-static const uint32_t VM2_IP = 0x0a000002; /* 10.0.0.2 */
+/* Reference topology 01 (tests/topologies/01-l2-switch.sh): logical switch l2-sw;
+ * traffic from l2-vm1 to l2-vm2, whose representors here are "vm1" and "vm2". */
+#define TOPOLOGY_SCRIPT "tests/topologies/01-l2-switch.sh"
+#define LPORT1 "l2-vm1"
+#define LPORT2 "l2-vm2"
+static const uint8_t VM1_MAC[6] = {0x0a, 0x00, 0x00, 0x01, 0x00, 0x11};
+static const uint8_t VM2_MAC[6] = {0x0a, 0x00, 0x00, 0x01, 0x00, 0x12};
+static const uint32_t VM1_IP = 0x0a01000b; /* 10.1.0.11 */
+static const uint32_t VM2_IP = 0x0a01000c; /* 10.1.0.12 */
 
 enum { SYS_OVNIC, SYS_OVS, N_SYS };
 static const char *const sys_names[N_SYS] = {"ovnic", "OVS-DPDK"};
@@ -514,16 +521,9 @@ central_start(void)
         fail("cannot start OVN central in %s", g.dir);
         return -1;
     }
-    if (run_cmd(
-            NULL, 0,
-            "ovn-nbctl --db=%s ls-add sw0"
-            " -- lsp-add sw0 vm1 -- lsp-set-addresses vm1 '0a:00:00:00:00:01 10.0.0.1'"
-            " -- lsp-set-port-security vm1 '0a:00:00:00:00:01 10.0.0.1'"
-            " -- lsp-add sw0 vm2 -- lsp-set-addresses vm2 '0a:00:00:00:00:02 10.0.0.2'"
-            " -- lsp-set-port-security vm2 '0a:00:00:00:00:02 10.0.0.2'",
-            g.nb) ||
+    if (run_cmd(NULL, 0, "'%s/" TOPOLOGY_SCRIPT "' %s", g.source, g.nb) ||
         run_cmd(NULL, 0, "ovn-nbctl --db=%s --timeout=60 --wait=sb sync", g.nb)) {
-        fail("cannot create the logical switch with ovn-nbctl");
+        fail("cannot create reference topology %s with ovn-nbctl", TOPOLOGY_SCRIPT);
         return -1;
     }
     return 0;
@@ -583,7 +583,7 @@ count_bound(struct ovsdb_cs *cs, const char *chassis)
             continue;
         }
         name = lp->keys[0].string;
-        if (strcmp(name, "vm1") && strcmp(name, "vm2")) {
+        if (strcmp(name, LPORT1) && strcmp(name, LPORT2)) {
             continue;
         }
         if (!chassis) {
@@ -646,7 +646,7 @@ bind_ops(void)
                                          OVNIC_CHASSIS, "encaps", "named-uuid", "encap"));
     for (int i = 1; i <= 2; i++) {
         char lp[8];
-        snprintf(lp, sizeof lp, "vm%d", i);
+        snprintf(lp, sizeof lp, "l2-vm%d", i);
         json_array_append_new(ops, json_pack("{s:s,s:s,s:[[s,s,s]],s:{s:[s,s]}}", "op",
                                              "update", "table", "Port_Binding", "where",
                                              "logical_port", "==", lp, "row", "chassis",
@@ -759,7 +759,7 @@ ovnic_measure_one(struct poll_loop *loop, struct vswitch *vs, const struct bench
     pcap_path(flows, path, sizeof path);
     snprintf(devargs, sizeof devargs, "net_pcap_bv%ld,rx_pcap=%s,infinite_rx=1", flows,
              path);
-    rc = vswitch_port_add(vs, "vm1", devargs, "vm1", &err);
+    rc = vswitch_port_add(vs, "vm1", devargs, LPORT1, &err);
     if (rc) {
         merr(m, "ovnic: cannot attach vm1 (%s): %s", devargs,
              ovnic_err_is_set(&err) ? ovnic_err_format(&err, buf, sizeof buf)
@@ -881,7 +881,7 @@ ovnic_run(const struct bench_opts *o)
         sleep_s(0.001);
     }
     vswitch_run(vs);
-    rc = vswitch_port_add(vs, "vm2", "net_null_bvsink,no-rx=1", "vm2", &err);
+    rc = vswitch_port_add(vs, "vm2", "net_null_bvsink,no-rx=1", LPORT2, &err);
     if (rc) {
         snprintf(what, sizeof what, "cannot attach vm2 (net_null_bvsink,no-rx=1): %s",
                  ovnic_err_is_set(&err) ? ovnic_err_format(&err, buf, sizeof buf)
@@ -1000,7 +1000,7 @@ ovs_measure_one(const struct bench_opts *o, pid_t vswitchd, long flows, struct m
     if (run_cmd(NULL, 0,
                 VSCTL " add-port br-int vm1 -- set interface vm1 type=dpdk"
                       " 'options:dpdk-devargs=net_pcap_bv%ld,rx_pcap=%s,infinite_rx=1'"
-                      " external_ids:iface-id=vm1",
+                      " external_ids:iface-id=" LPORT1,
                 g.dir, flows, path)) {
         merr(m, "OVS-DPDK: ovs-vsctl add-port vm1 failed");
         return;
@@ -1110,7 +1110,7 @@ ovs_run(const struct bench_opts *o)
     if (run_cmd(NULL, 0,
                 VSCTL " add-port br-int vm2 -- set interface vm2 type=dpdk"
                       " 'options:dpdk-devargs=net_null_bvsink,no-rx=1'"
-                      " external_ids:iface-id=vm2",
+                      " external_ids:iface-id=" LPORT2,
                 g.dir) ||
         run_cmd(NULL, 0, VSCTL " wait-until Interface vm2 link_state=up", g.dir)) {
         snprintf(what, sizeof what,
@@ -1194,7 +1194,8 @@ ok(const struct measure *m)
 static void
 print_table(const struct bench_opts *o)
 {
-    printf("%s: sw0 with vm1 (net_pcap, infinite_rx) -> vm2 (net_null), 60-byte UDP, "
+    printf("%s: topology 01 (l2-sw), l2-vm1 (net_pcap, infinite_rx) -> l2-vm2 "
+           "(net_null), 60-byte UDP, "
            "one forwarding core each; EAL '%s'; %.0f s window after %.0f s warm-up\n",
            PROG, g.eal_mem, o->duration_s, o->warmup_s);
     printf("Mpps/core: packets sent on vm2 per CPU-second of the forwarding thread "
