@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/lib/bench_util.h"
 #include "dpu/ovsdb/cs.h"
 #include "dpu/ovsdb/datum.h"
 #include "dpu/ovsdb/replica.h"
@@ -188,44 +189,9 @@ sleep_s(double s)
 static int
 find_source(void)
 {
-    const char *env = getenv("OVNIC_SOURCE_DIR");
-    char exe[PATH_MAX], line[PATH_MAX + 64];
-    ssize_t n;
-    FILE *f;
-
-    if (env && *env) {
-        snprintf(g.source, sizeof g.source, "%s", env);
-        goto found;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
+    if (bench_find_source(g.source, sizeof g.source)) {
         return -ENOENT;
     }
-    exe[n] = '\0';
-    for (int i = 0; i < 2; i++) {
-        char *slash = strrchr(exe, '/');
-        if (!slash) {
-            return -ENOENT;
-        }
-        *slash = '\0';
-    }
-    snprintf(line, sizeof line, "%s/CMakeCache.txt", exe);
-    f = fopen(line, "r");
-    if (!f) {
-        return -ENOENT;
-    }
-    while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "ovnic_SOURCE_DIR:STATIC=", 24)) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(g.source, sizeof g.source, "%s", line + 24);
-            fclose(f);
-            goto found;
-        }
-    }
-    fclose(f);
-    return -ENOENT;
-
-found:
     snprintf(g.central, sizeof g.central, "%s/scripts/ovn-central.sh", g.source);
     return access(g.central, X_OK) ? -ENOENT : 0;
 }
