@@ -11,9 +11,14 @@
  * vm2 is a net_null port that receives nothing (no-rx=1) and drops what it is sent.  Each
  * system forwards on one core:
  *
- *   ovnic   the vswitch (dpu/vswitch/vswitch.h) in this process, chassis "hv-ovnic":
- *           its pipeline is built from an SB replica (ovsdb_cs) after the two ports
- *           are bound to it in the SB; one datapath lcore.
+ *   ovnic   chassis "hv-ovnic", one datapath lcore.  By default (--ovnic=daemon) the
+ *           real ovnic-dpud of this build tree (BUILD/dpu/daemon/ovnic-dpud) with
+ *           datapath = dpdk: vm1 and vm2 are added with "ovnicctl dpud port-add
+ *           --devargs=...", it claims them and builds its pipeline from the SB, and
+ *           its counters are read on its control socket.  With --ovnic=inprocess, the
+ *           vswitch library (dpu/vswitch/vswitch.h) runs in this process instead: its
+ *           pipeline is built from an SB replica (ovsdb_cs) after the two ports are
+ *           bound to it in the SB.
  *   OVS     ovs-vswitchd-dpdk (userspace datapath, one PMD thread, pmd-cpu-mask of
  *           one CPU) with a real ovn-controller as chassis "hv-ovs", bound with
  *           external_ids:iface-id; ovnic's chassis is deleted first.
@@ -52,6 +57,7 @@
 #include "dpu/vswitch/vswitch.h"
 #include "shared/util/log.h"
 #include "shared/util/poll.h"
+#include "shared/util/rpc_client.h"
 #include "shared/util/util.h"
 
 #define PROG "bench_vswitch"
@@ -61,6 +67,7 @@
 #define OVS_SCHEMA "/usr/share/openvswitch/vswitch.ovsschema"
 #define FRAME_LEN 60
 #define OVNIC_CHASSIS "hv-ovnic"
+#define OVNIC_ENCAP_IP "192.0.2.10"
 #define OVS_CHASSIS "hv-ovs"
 
 /* Reference topology 01 (tests/topologies/01-l2-switch.sh): logical switch l2-sw;
@@ -85,6 +92,7 @@ struct bench_opts {
     int hugepages; /* -1 auto, 0 no, 1 yes. */
     bool run[N_SYS];
     bool json_only;
+    bool inprocess; /* --ovnic=inprocess: the vswitch library in this process. */
 };
 
 /* One system at one flow count. */
@@ -105,6 +113,9 @@ struct measure {
 static struct {
     char dir[64];
     char source[PATH_MAX + 64];
+    char build[PATH_MAX];         /* The build tree this program comes from. */
+    char dpud[PATH_MAX + 32];     /* BUILD/dpu/daemon/ovnic-dpud */
+    char ovnicctl[PATH_MAX + 32]; /* BUILD/tools/ovnicctl/ovnicctl */
     char central[PATH_MAX + 96];
     char nb[256];
     char sb[256];
@@ -194,6 +205,34 @@ find_source(void)
     }
     snprintf(g.central, sizeof g.central, "%s/scripts/ovn-central.sh", g.source);
     return access(g.central, X_OK) ? -ENOENT : 0;
+}
+
+/* The build tree: $OVNIC_BUILD_DIR, else the one this program runs from
+ * (BUILD/bench/bench_vswitch); then ovnic-dpud and ovnicctl in it. */
+static int
+find_build(void)
+{
+    const char *env = getenv("OVNIC_BUILD_DIR");
+
+    if (env && *env) {
+        snprintf(g.build, sizeof g.build, "%s", env);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", g.build, sizeof g.build - 1);
+        if (n <= 0) {
+            return -ENOENT;
+        }
+        g.build[n] = '\0';
+        for (int i = 0; i < 2; i++) {
+            char *slash = strrchr(g.build, '/');
+            if (!slash) {
+                return -ENOENT;
+            }
+            *slash = '\0';
+        }
+    }
+    snprintf(g.dpud, sizeof g.dpud, "%s/dpu/daemon/ovnic-dpud", g.build);
+    snprintf(g.ovnicctl, sizeof g.ovnicctl, "%s/tools/ovnicctl/ovnicctl", g.build);
+    return access(g.dpud, X_OK) || access(g.ovnicctl, X_OK) ? -ENOENT : 0;
 }
 
 /* A shell in its own session that, once this process is gone however it ended (its
@@ -879,6 +918,291 @@ out:
     poll_loop_destroy(loop);
 }
 
+/* ---- ovnic: ovnic-dpud with datapath = dpdk ---- */
+
+/* One request on the daemon's control socket: its "result" (caller owns), or NULL
+ * ('why' says why). */
+static json_t *
+dpud_call(struct rpc_client *rpc, const char *method, char *why, size_t size)
+{
+    json_t *reply = NULL, *result = NULL;
+    struct ovnic_err err = {0};
+    char buf[256];
+    int rc = rpc_client_call(rpc, method, NULL, &reply, &err);
+
+    if (rc) {
+        snprintf(why, size, "%s: %s", method,
+                 ovnic_err_is_set(&err) ? ovnic_err_format(&err, buf, sizeof buf)
+                                        : strerror(-rc));
+    } else if (!json_is_null(json_object_get(reply, "error")) &&
+               json_object_get(reply, "error")) {
+        char *e = json_dumps(json_object_get(reply, "error"), JSON_COMPACT);
+        snprintf(why, size, "%s: %s", method, e ? e : "error");
+        free(e);
+    } else {
+        result = json_incref(json_object_get(reply, "result"));
+    }
+    json_decref(reply);
+    return result;
+}
+
+/* The object of port 'name' in a "dp-ports" result, or NULL. */
+static const json_t *
+dp_port(const json_t *ports, const char *name)
+{
+    size_t i;
+    const json_t *p;
+
+    json_array_foreach(ports, i, p)
+    {
+        const char *n = json_string_value(json_object_get(p, "name"));
+        if (n && !strcmp(n, name)) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* The state ("up", "claiming"...) of representor 'name' in a "port-list" result. */
+static const char *
+vif_state(const json_t *vifs, const char *name)
+{
+    size_t i;
+    const json_t *v;
+
+    json_array_foreach(vifs, i, v)
+    {
+        const char *rep = json_string_value(json_object_get(v, "representor"));
+        if (rep && !strcmp(rep, name)) {
+            return json_string_value(json_object_get(v, "state"));
+        }
+    }
+    return NULL;
+}
+
+/* Waits until representor 'name' is attached with 'devargs' (NULL: detached) and, if
+ * attached, its port is "up" in the binding table.  0 or -ETIMEDOUT ('why' set). */
+static int
+dpud_wait_port(struct rpc_client *rpc, const char *name, const char *devargs, char *why,
+               size_t size)
+{
+    double deadline = now_s() + SYNC_TIMEOUT_MS / 1000.0;
+
+    for (;;) {
+        json_t *ports = dpud_call(rpc, "dp-ports", why, size);
+        json_t *vifs = ports ? dpud_call(rpc, "port-list", why, size) : NULL;
+        const json_t *p = dp_port(ports, name);
+        const char *have = json_string_value(json_object_get(p, "devargs"));
+        const char *state = vif_state(vifs, name);
+        bool done = devargs
+                        ? have && !strcmp(have, devargs) && state && !strcmp(state, "up")
+                        : ports && !p;
+        json_decref(ports);
+        json_decref(vifs);
+        if (done) {
+            return 0;
+        }
+        if (now_s() > deadline) {
+            if (!why[0]) {
+                snprintf(why, size,
+                         "%s not %s after %d ms (state %s; see %s/ovnic-dpud.log)", name,
+                         devargs ? "attached and up" : "detached", SYNC_TIMEOUT_MS,
+                         state ? state : "none", g.dir);
+            }
+            return -ETIMEDOUT;
+        }
+        why[0] = '\0';
+        sleep_s(0.1);
+    }
+}
+
+struct dpud_sample {
+    double t;
+    double cpu;
+    uint64_t tx, rx, emc, megaflow, walks, megaflows;
+    int64_t lcore;
+};
+
+static int
+dpud_sample(struct rpc_client *rpc, pid_t pid, const char *lcore_name,
+            struct dpud_sample *s, char *why, size_t size)
+{
+    s->t = now_s();
+    s->cpu = lcore_name[0] ? thread_cpu_s(pid, lcore_name) : -1;
+    json_t *ports = dpud_call(rpc, "dp-ports", why, size);
+    json_t *st = ports ? dpud_call(rpc, "dp-stats", why, size) : NULL;
+    if (!st) {
+        json_decref(ports);
+        return -EIO;
+    }
+    s->tx = (uint64_t)jint(dp_port(ports, "vm2"), "tx_packets");
+    s->rx = (uint64_t)jint(dp_port(ports, "vm1"), "rx_packets");
+    s->emc = (uint64_t)jint(st, "emc_hits");
+    s->megaflow = (uint64_t)jint(st, "megaflow_hits");
+    s->walks = (uint64_t)jint(st, "walks");
+    s->megaflows = (uint64_t)jint(st, "megaflows");
+    s->lcore = json_is_integer(json_object_get(st, "lcore")) ? jint(st, "lcore") : -1;
+    json_decref(ports);
+    json_decref(st);
+    return 0;
+}
+
+/* The name of the daemon's datapath lcore thread (see ovnic_lcore_name()). */
+static void
+dpud_lcore_name(pid_t pid, int64_t lcore, char *buf, size_t size)
+{
+    const char *const forms[] = {"rte-worker-%" PRId64, "lcore-worker-%" PRId64};
+
+    for (size_t i = 0; lcore >= 0 && i < ARRAY_SIZE(forms); i++) {
+        snprintf(buf, size, forms[i], lcore);
+        if (thread_cpu_s(pid, buf) >= 0) {
+            return;
+        }
+    }
+    buf[0] = '\0';
+}
+
+/* "ovnicctl dpud" on the daemon of the run directory: the arguments g.dir and
+ * g.ovnicctl, then the command. */
+#define OVNICCTL_DPUD "OVNIC_RUNDIR=%s '%s' dpud"
+
+static void
+dpud_measure_one(struct rpc_client *rpc, pid_t pid, const struct bench_opts *o,
+                 long flows, struct measure *m)
+{
+    char path[PATH_MAX], devargs[PATH_MAX + 96], lcore[32], why[512] = "", out[512];
+    struct dpud_sample a, b;
+
+    pcap_path(flows, path, sizeof path);
+    snprintf(devargs, sizeof devargs, "net_pcap_bv%ld,rx_pcap=%s,infinite_rx=1", flows,
+             path);
+    if (run_cmd(out, sizeof out,
+                OVNICCTL_DPUD " port-add vm1 --iface-id=" LPORT1 " '--devargs=%s' 2>&1",
+                g.dir, g.ovnicctl, devargs)) {
+        merr(m, "ovnic: ovnicctl dpud port-add vm1 failed: %s", out);
+        return;
+    }
+    if (dpud_wait_port(rpc, "vm1", devargs, why, sizeof why)) {
+        merr(m, "ovnic: %s", why);
+        goto del;
+    }
+    if (run_cmd(NULL, 0, "ovn-nbctl --db=%s --timeout=60 --wait=hv sync", g.nb)) {
+        merr(m, "ovnic: ovn-nbctl --wait=hv sync failed (see %s/ovnic-dpud.log)", g.dir);
+        goto del;
+    }
+    sleep_s(o->warmup_s);
+    if (dpud_sample(rpc, pid, "", &a, why, sizeof why)) {
+        merr(m, "ovnic: cannot read the counters: %s", why);
+        goto del;
+    }
+    dpud_lcore_name(pid, a.lcore, lcore, sizeof lcore);
+    if (!lcore[0]) {
+        fail("ovnic: datapath lcore %" PRId64 " not found among the threads of %ld; "
+             "Mpps/core falls back to Mpps",
+             a.lcore, (long)pid);
+    }
+    if (dpud_sample(rpc, pid, lcore, &a, why, sizeof why)) {
+        merr(m, "ovnic: cannot read the counters: %s", why);
+        goto del;
+    }
+    sleep_s(o->duration_s);
+    if (dpud_sample(rpc, pid, lcore, &b, why, sizeof why)) {
+        merr(m, "ovnic: cannot read the counters: %s", why);
+        goto del;
+    }
+    m->done = true;
+    m->wall_s = b.t - a.t;
+    m->cpu_s = lcore[0] && a.cpu >= 0 && b.cpu >= 0 ? b.cpu - a.cpu : -1;
+    m->tx = b.tx - a.tx;
+    m->rx = b.rx - a.rx;
+    m->exact_hits = b.emc - a.emc;
+    uint64_t all_hits = b.megaflow - a.megaflow;
+    m->masked_hits = all_hits > m->exact_hits ? all_hits - m->exact_hits : 0;
+    m->misses = b.walks - a.walks;
+    m->megaflows = b.megaflows;
+    if (!m->tx) {
+        merr(m,
+             "ovnic forwarded nothing to vm2 (%" PRIu64 " received on vm1; see "
+             "ovnicctl dpctl stats)",
+             m->rx);
+    }
+
+del:
+    if (run_cmd(out, sizeof out, OVNICCTL_DPUD " port-del vm1 2>&1", g.dir, g.ovnicctl) ||
+        dpud_wait_port(rpc, "vm1", NULL, why, sizeof why)) {
+        fail("ovnic: cannot detach vm1: %s%s", out, why);
+    }
+}
+
+static void
+dpud_run(const struct bench_opts *o)
+{
+    char what[600] = "", out[1024], ctl[128];
+    unsigned int n_mbufs = n_mbufs_for(o);
+    struct rpc_client *rpc = NULL;
+    struct ovnic_err err = {0};
+    pid_t pid = -1;
+
+    progress("ovnic: starting %s (datapath = dpdk, EAL '%s', %u mbufs) as chassis %s",
+             g.dpud, g.eal_mem, n_mbufs, OVNIC_CHASSIS);
+    if (run_cmd(out, sizeof out,
+                "'%s' --system-id=" OVNIC_CHASSIS " --hostname=" OVNIC_CHASSIS
+                " --sb-remote=%s --encap-ip=" OVNIC_ENCAP_IP " --rundir=%s"
+                " --log-file=%s/ovnic-dpud.log --datapath=dpdk"
+                " --uplink-devargs=net_null_bvup,no-rx=1 '--dpdk-args=%s' --n-mbufs=%u"
+                " --detach 2>&1",
+                g.dpud, g.sb, g.dir, g.dir, g.eal_mem, n_mbufs)) {
+        snprintf(what, sizeof what,
+                 "ovnic-dpud did not start: %.300s (see %s/ovnic-dpud.log)", out, g.dir);
+        goto out;
+    }
+    pid = read_pidfile("ovnic-dpud.pid");
+    snprintf(ctl, sizeof ctl, "unix:%s/ovnic-dpud.ctl", g.dir);
+    if (pid <= 0 || rpc_client_open(ctl, SYNC_TIMEOUT_MS, &rpc, &err)) {
+        snprintf(what, sizeof what, "cannot reach ovnic-dpud on %s", ctl);
+        goto out;
+    }
+    if (run_cmd(out, sizeof out,
+                OVNICCTL_DPUD " port-add vm2 --iface-id=" LPORT2
+                              " '--devargs=net_null_bvsink,no-rx=1' 2>&1",
+                g.dir, g.ovnicctl)) {
+        snprintf(what, sizeof what, "ovnicctl dpud port-add vm2 failed: %.300s", out);
+        goto out;
+    }
+    if (dpud_wait_port(rpc, "vm2", "net_null_bvsink,no-rx=1", what, sizeof what)) {
+        goto out;
+    }
+    for (int i = 0; i < o->n_flows; i++) {
+        progress("ovnic: %ld flows: %.0f s warm-up, %.0f s measured", o->flows[i],
+                 o->warmup_s, o->duration_s);
+        dpud_measure_one(rpc, pid, o, o->flows[i], &g.m[i][SYS_OVNIC]);
+    }
+
+out:
+    if (what[0]) {
+        fail("ovnic: %s", what);
+        for (int i = 0; i < o->n_flows; i++) {
+            if (!g.m[i][SYS_OVNIC].done) {
+                snprintf(g.m[i][SYS_OVNIC].error, sizeof g.m[i][SYS_OVNIC].error,
+                         "ovnic: %.240s", what);
+                g.m[i][SYS_OVNIC].done = true;
+            }
+        }
+    }
+    rpc_client_close(rpc);
+    if (pid > 0) {
+        /* A clean exit releases the ports and deletes the chassis, so that the peer
+         * claims the ports next; the daemon is then stopped by its pid. */
+        if (run_cmd(out, sizeof out, OVNICCTL_DPUD " exit 2>&1", g.dir, g.ovnicctl)) {
+            fail("ovnic: ovnicctl dpud exit failed (%s); deleting chassis %s", out,
+                 OVNIC_CHASSIS);
+            run_cmd(NULL, 0, "ovn-sbctl --db=%s --if-exists chassis-del " OVNIC_CHASSIS,
+                    g.sb);
+        }
+        pid_stop(pid);
+    }
+}
+
 /* ---- The peer: OVS-DPDK with ovn-controller ---- */
 
 /* The CPU the PMD thread is pinned to: the last one this process may use. */
@@ -1164,6 +1488,8 @@ print_table(const struct bench_opts *o)
            "(net_null), 60-byte UDP, "
            "one forwarding core each; EAL '%s'; %.0f s window after %.0f s warm-up\n",
            PROG, g.eal_mem, o->duration_s, o->warmup_s);
+    printf("ovnic: %s\n", o->inprocess ? "inprocess (the vswitch library in " PROG ")"
+                                       : "daemon (ovnic-dpud, datapath = dpdk)");
     printf("Mpps/core: packets sent on vm2 per CPU-second of the forwarding thread "
            "(ovnic lcore, OVS PMD); Mpps: per wall-clock second\n\n");
     printf("%-8s %-9s %9s %7s %6s %8s %8s %8s %9s\n", "flows", "system", "Mpps/core",
@@ -1242,8 +1568,9 @@ print_json(const struct bench_opts *o)
         json_array_append_new(rows, row);
     }
     s = json_dumps(
-        json_pack("{s:s,s:s,s:o,s:o,s:i,s:o}", "bench", "vswitch", "eal_memory",
-                  g.eal_mem, "duration_s", jnum(o->duration_s, 1000), "warmup_s",
+        json_pack("{s:s,s:s,s:s,s:o,s:o,s:i,s:o}", "bench", "vswitch", "ovnic_mode",
+                  o->inprocess ? "inprocess" : "daemon", "eal_memory", g.eal_mem,
+                  "duration_s", jnum(o->duration_s, 1000), "warmup_s",
                   jnum(o->warmup_s, 1000), "pmd_cpu", pmd_cpu(), "results", rows),
         JSON_COMPACT | JSON_REAL_PRECISION(10));
     if (s) {
@@ -1273,10 +1600,14 @@ usage(void)
         "  --hugepages=auto|yes|no\n"
         "                        use hugepages (auto: if enough free 2 MB pages are\n"
         "                        mounted; otherwise --no-huge)\n"
+        "  --ovnic=daemon|inprocess\n"
+        "                        ovnic as the ovnic-dpud of this build tree (default),\n"
+        "                        or the vswitch library inside this program\n"
         "  --only=ovnic|ovs      measure one system only\n"
         "  --format=table|json   output (json: one JSON line only)\n"
         "  -h, --help            this help\n"
-        "Environment: OVNIC_SOURCE_DIR (for scripts/ovn-central.sh).\n");
+        "Environment: OVNIC_SOURCE_DIR (for scripts/ovn-central.sh), OVNIC_BUILD_DIR\n"
+        "(for ovnic-dpud and ovnicctl; default: the build tree of this program).\n");
 }
 
 static int
@@ -1361,6 +1692,13 @@ parse_args(int argc, char *argv[], struct bench_opts *o)
                 fail("--hugepages: expected auto, yes or no");
                 return -EINVAL;
             }
+        } else if (!strncmp(a, "--ovnic=", 8)) {
+            bool daemon = !strcmp(a + 8, "daemon"), inproc = !strcmp(a + 8, "inprocess");
+            if (!daemon && !inproc) {
+                fail("--ovnic: expected daemon or inprocess");
+                return -EINVAL;
+            }
+            o->inprocess = inproc;
         } else if (!strncmp(a, "--only=", 7)) {
             bool ovnic = !strcmp(a + 7, "ovnic"), ovs = !strcmp(a + 7, "ovs");
             if (!ovnic && !ovs) {
@@ -1431,6 +1769,13 @@ main(int argc, char *argv[])
         fail("scripts/ovn-central.sh not found (set OVNIC_SOURCE_DIR)");
         return 1;
     }
+    if (o.run[SYS_OVNIC] && !o.inprocess && find_build()) {
+        fail("%s/dpu/daemon/ovnic-dpud or %s/tools/ovnicctl/ovnicctl not found (build "
+             "targets ovnic-dpud and ovnicctl, set OVNIC_BUILD_DIR, or use "
+             "--ovnic=inprocess)",
+             g.build, g.build);
+        return 1;
+    }
     if (o.run[SYS_OVS] && access(OVS_VSWITCHD, X_OK)) {
         fail("%s not found (package openvswitch-switch-dpdk; or use --only=ovnic)",
              OVS_VSWITCHD);
@@ -1472,7 +1817,13 @@ main(int argc, char *argv[])
         goto out;
     }
     if (o.run[SYS_OVNIC]) {
-        ovnic_run(&o);
+        progress("ovnic: mode %s", o.inprocess ? "inprocess (the vswitch library here)"
+                                               : "daemon (ovnic-dpud)");
+        if (o.inprocess) {
+            ovnic_run(&o);
+        } else {
+            dpud_run(&o);
+        }
     }
     if (o.run[SYS_OVS]) {
         ovs_run(&o);

@@ -18,6 +18,9 @@
 #define DPUD_VERSION "0.1.0"
 #define DEFAULT_RUNDIR "/var/run/ovnic"
 #define DEFAULT_PROBE_INTERVAL_MS 5000
+/* The range of the vswitch's mbuf pool (vswitch_config.n_mbufs). */
+#define DPUD_N_MBUFS_MIN 512
+#define DPUD_N_MBUFS_MAX (1u << 24)
 
 enum key_id {
     KEY_SYSTEM_ID,
@@ -47,6 +50,7 @@ enum key_id {
     KEY_UNDERLAY_MTU,
     KEY_IDLE_MIN_US,
     KEY_IDLE_MAX_US,
+    KEY_N_MBUFS,
 };
 
 struct key_desc {
@@ -87,6 +91,8 @@ static const struct key_desc keys[] = {
     {"idle-min-us", KEY_IDLE_MIN_US, "datapath idle back-off: first sleep (default 20)"},
     {"idle-max-us", KEY_IDLE_MAX_US,
      "datapath idle back-off: longest sleep (default 2000)"},
+    {"n-mbufs", KEY_N_MBUFS,
+     "packet buffers of the datapath, 512..16777216 (default 16383)"},
 };
 
 static int set_error(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -492,12 +498,16 @@ apply_key(struct dpud_config *config, const char *name, const char *value,
     case KEY_ENCAP_PREFIX_LEN:
     case KEY_UNDERLAY_MTU:
     case KEY_IDLE_MIN_US:
-    case KEY_IDLE_MAX_US: {
+    case KEY_IDLE_MAX_US:
+    case KEY_N_MBUFS: {
         uint32_t v;
         uint32_t max = key->id == KEY_ENCAP_PREFIX_LEN ? 128
                        : key->id == KEY_UNDERLAY_MTU   ? 65535
+                       : key->id == KEY_N_MBUFS        ? DPUD_N_MBUFS_MAX
                                                        : 1000000;
-        uint32_t min = key->id == KEY_UNDERLAY_MTU ? 576 : 1;
+        uint32_t min = key->id == KEY_UNDERLAY_MTU ? 576
+                       : key->id == KEY_N_MBUFS    ? DPUD_N_MBUFS_MIN
+                                                   : 1;
         if (parse_uint32(value, &v) || v < min || v > max) {
             return set_error(errbuf, errlen, "%s%s: '%s' is not a number from %u to %u",
                              where, key->name, value, min, max);
@@ -505,7 +515,8 @@ apply_key(struct dpud_config *config, const char *name, const char *value,
         *(key->id == KEY_ENCAP_PREFIX_LEN ? &config->encap_prefix_len
           : key->id == KEY_UNDERLAY_MTU   ? &config->underlay_mtu
           : key->id == KEY_IDLE_MIN_US    ? &config->idle_min_us
-                                          : &config->idle_max_us) = v;
+          : key->id == KEY_IDLE_MAX_US    ? &config->idle_max_us
+                                          : &config->n_mbufs) = v;
         return 0;
     }
     }
@@ -578,8 +589,8 @@ print_help(void)
            "  --detach             run in the background once ready\n"
            "  -h, --help           show this help\n"
            "  -V, --version        show the version\n"
-           "\nThe packet pipeline is not part of this version: flows are considered\n"
-           "installed as soon as a port binding is committed.\n");
+           "\nWith datapath = none, flows are considered installed as soon as a port\n"
+           "binding is committed; with datapath = dpdk, the DPDK vswitch forwards.\n");
 }
 
 enum dpud_config_result

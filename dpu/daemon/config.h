@@ -52,6 +52,7 @@ struct dpud_config {
     uint32_t underlay_mtu;     /* Default 0 (the vswitch's default). */
     uint32_t idle_min_us;      /* Default 0 (the vswitch's default). */
     uint32_t idle_max_us;      /* Default 0 (the vswitch's default). */
+    uint32_t n_mbufs;          /* Default 0 (the vswitch's default). */
 
     bool detach; /* Command line only. */
 };

@@ -25,6 +25,13 @@ OVNIC_LOG_MODULE(datapath);
 struct dp_port {
     char *name;
     char *iface_id;
+    char *devargs; /* What it was attached with. */
+};
+
+/* Devargs given with port-add for one representor, instead of the configuration's. */
+struct dp_devargs {
+    char *name;
+    char *devargs;
 };
 
 struct dpud_dp {
@@ -32,6 +39,8 @@ struct dpud_dp {
     struct vswitch *vs;
     struct dp_port *ports;
     size_t n_ports;
+    struct dp_devargs *overrides;
+    size_t n_overrides;
 
     /* MAC bindings from the callback (control thread only: vswitch_run() calls it). */
     struct dpud_mac_binding *mbs;
@@ -117,6 +126,7 @@ dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
         .eal_args = config->dpdk_args,
         .idle_min_us = config->idle_min_us,
         .idle_max_us = config->idle_max_us,
+        .n_mbufs = config->n_mbufs,
         .uplink_devargs = uplink,
         .uplink_mac = config->uplink_mac,
         .encap_ip = config->encap_ips ? config->encap_ips[0] : NULL,
@@ -149,8 +159,14 @@ dpud_dp_destroy(struct dpud_dp *dp)
     for (size_t i = 0; i < dp->n_ports; i++) {
         free(dp->ports[i].name);
         free(dp->ports[i].iface_id);
+        free(dp->ports[i].devargs);
     }
     free(dp->ports);
+    for (size_t i = 0; i < dp->n_overrides; i++) {
+        free(dp->overrides[i].name);
+        free(dp->overrides[i].devargs);
+    }
+    free(dp->overrides);
     for (size_t i = 0; i < dp->n_mbs; i++) {
         free(dp->mbs[i].logical_port);
     }
@@ -179,19 +195,126 @@ port_remove_at(struct dpud_dp *dp, size_t i)
 {
     free(dp->ports[i].name);
     free(dp->ports[i].iface_id);
+    free(dp->ports[i].devargs);
     dp->ports[i] = dp->ports[--dp->n_ports];
+}
+
+static struct dp_devargs *
+override_find(const struct dpud_dp *dp, const char *name)
+{
+    for (size_t i = 0; i < dp->n_overrides; i++) {
+        if (!strcmp(dp->overrides[i].name, name)) {
+            return &dp->overrides[i];
+        }
+    }
+    return NULL;
+}
+
+/* The devargs to attach representor 'name' with: its port-add's, else the
+ * configuration's; NULL if none (or out of memory).  Caller owns. */
+static char *
+port_devargs(const struct dpud_dp *dp, const char *name)
+{
+    const struct dp_devargs *o = override_find(dp, name);
+    return o ? strdup(o->devargs) : dpud_config_representor_devargs(dp->config, name);
+}
+
+int
+dpud_dp_port_devargs_set(struct dpud_dp *dp, const char *name, const char *devargs)
+{
+    struct dp_devargs *o = override_find(dp, name);
+
+    if (!devargs) {
+        if (o) {
+            free(o->name);
+            free(o->devargs);
+            *o = dp->overrides[--dp->n_overrides];
+        }
+        return 0;
+    }
+    char *copy = strdup(devargs);
+    if (!copy) {
+        return -ENOMEM;
+    }
+    if (o) {
+        free(o->devargs);
+        o->devargs = copy;
+        return 0;
+    }
+    struct dp_devargs *v =
+        realloc(dp->overrides, (dp->n_overrides + 1) * sizeof *dp->overrides);
+    char *name_copy = strdup(name);
+    if (!v || !name_copy) {
+        if (v) {
+            dp->overrides = v;
+        }
+        free(copy);
+        free(name_copy);
+        return -ENOMEM;
+    }
+    dp->overrides = v;
+    v[dp->n_overrides].name = name_copy;
+    v[dp->n_overrides].devargs = copy;
+    dp->n_overrides++;
+    return 0;
+}
+
+json_t *
+dpud_dp_devargs_save(const struct dpud_dp *dp)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; o && i < dp->n_overrides; i++) {
+        if (json_object_set_new(o, dp->overrides[i].name,
+                                json_string(dp->overrides[i].devargs))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+int
+dpud_dp_devargs_restore(struct dpud_dp *dp, const json_t *saved)
+{
+    const char *name;
+    const json_t *v;
+
+    if (!json_is_object(saved)) {
+        return -EINVAL;
+    }
+    json_object_foreach((json_t *)saved, name, v)
+    {
+        if (!*name || !json_is_string(v) || !*json_string_value(v)) {
+            return -EINVAL;
+        }
+    }
+    json_object_foreach((json_t *)saved, name, v)
+    {
+        int error = dpud_dp_port_devargs_set(dp, name, json_string_value(v));
+        if (error) {
+            return error;
+        }
+    }
+    return 0;
 }
 
 void
 dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs)
 {
-    /* Gone, or bound to another logical port now: detach. */
+    /* Gone, bound to another logical port now, or to be attached with other devargs:
+     * detach. */
     for (size_t i = 0; i < dp->n_ports;) {
         const json_t *v = vif_find(vifs, dp->ports[i].name);
         const char *iface = v ? json_string_value(json_object_get(v, "iface_id")) : NULL;
         if (iface && !strcmp(iface, dp->ports[i].iface_id)) {
-            i++;
-            continue;
+            char *want = port_devargs(dp, dp->ports[i].name);
+            bool same = want && !strcmp(want, dp->ports[i].devargs);
+            free(want);
+            if (same) {
+                i++;
+                continue;
+            }
         }
         int error = vswitch_port_del(dp->vs, dp->ports[i].name);
         if (error && error != -ENOENT) {
@@ -212,11 +335,11 @@ dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs)
         if (!rep || !iface || dpud_dp_has_port(dp, rep)) {
             continue;
         }
-        char *devargs = dpud_config_representor_devargs(dp->config, rep);
+        char *devargs = port_devargs(dp, rep);
         if (!devargs) {
             OLOG_WARN_RL(&rl,
                          "representor %s: no devargs (set representor-devargs or "
-                         "memif-dir)",
+                         "memif-dir, or give them with port-add)",
                          rep);
             continue;
         }
@@ -236,13 +359,14 @@ dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs)
             free(devargs);
             continue;
         }
-        OLOG_INFO("representor %s attached for %s", rep, iface);
-        free(devargs);
+        OLOG_INFO("representor %s attached for %s (%s)", rep, iface, devargs);
         p[dp->n_ports].name = strdup(rep);
         p[dp->n_ports].iface_id = strdup(iface);
+        p[dp->n_ports].devargs = devargs;
         if (!p[dp->n_ports].name || !p[dp->n_ports].iface_id) {
             free(p[dp->n_ports].name);
             free(p[dp->n_ports].iface_id);
+            free(devargs);
             vswitch_port_del(dp->vs, rep);
             continue;
         }
@@ -564,6 +688,25 @@ bool
 dpud_dp_has_port(const struct dpud_dp *dp OVNIC_UNUSED, const char *name OVNIC_UNUSED)
 {
     return false;
+}
+
+int
+dpud_dp_port_devargs_set(struct dpud_dp *dp OVNIC_UNUSED, const char *name OVNIC_UNUSED,
+                         const char *devargs OVNIC_UNUSED)
+{
+    return -EOPNOTSUPP;
+}
+
+json_t *
+dpud_dp_devargs_save(const struct dpud_dp *dp OVNIC_UNUSED)
+{
+    return json_object();
+}
+
+int
+dpud_dp_devargs_restore(struct dpud_dp *dp OVNIC_UNUSED, const json_t *saved OVNIC_UNUSED)
+{
+    return -EOPNOTSUPP;
 }
 
 int64_t

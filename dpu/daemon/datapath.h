@@ -42,12 +42,28 @@ int dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
 void dpud_dp_destroy(struct dpud_dp *dp);
 
 /** Makes the representor ports those of 'vifs' (binding_vifs_to_json(): objects with
- * "representor" and "iface_id"): attaches what is new, detaches what is gone.  A port
+ * "representor" and "iface_id"): attaches what is new, detaches what is gone, and
+ * attaches again a port whose devargs changed (dpud_dp_port_devargs_set()).  A port
  * that cannot be attached is logged (rate-limited) and retried at the next call. */
 void dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs);
 
 /** True if representor 'name' is attached. */
 bool dpud_dp_has_port(const struct dpud_dp *dp, const char *name);
+
+/** Makes 'devargs' (NULL: none) the DPDK devargs representor 'name' is attached with,
+ * instead of the configuration's ("representor-devargs" or "memif-dir").  A port
+ * attached with other devargs is detached and attached again at the next
+ * dpud_dp_sync_ports().  Returns 0, or -ENOMEM. */
+int dpud_dp_port_devargs_set(struct dpud_dp *dp, const char *name, const char *devargs);
+
+/** The devargs set with dpud_dp_port_devargs_set(), as an object mapping each
+ * representor to its devargs (for the state file), or NULL if out of memory.  Caller
+ * owns. */
+json_t *dpud_dp_devargs_save(const struct dpud_dp *dp);
+
+/** Sets the devargs of 'saved' (borrowed; what dpud_dp_devargs_save() gave).  Returns
+ * 0, -EINVAL if 'saved' is malformed (nothing set), or -ENOMEM. */
+int dpud_dp_devargs_restore(struct dpud_dp *dp, const json_t *saved);
 
 /** Rebuilds the pipeline from 'replica'.  Returns the new generation (> 0) or a
  * negative errno ('err' says why; the datapath keeps the previous one). */

@@ -390,6 +390,12 @@ state_save(struct dpud *dpud)
 
     int error = 0;
 
+    /* The devargs given with port-add go beside what the binding table saves. */
+    if (saved && dpud->dp &&
+        json_object_set_new(saved, "devargs", dpud_dp_devargs_save(dpud->dp))) {
+        json_decref(saved);
+        saved = NULL;
+    }
     if (!saved || asprintf(&tmp, "%s.tmp", dpud->state_path) < 0) {
         OLOG_ERR("cannot save state: out of memory");
         error = -ENOMEM;
@@ -489,6 +495,14 @@ state_load(struct dpud *dpud)
     } else {
         OLOG_INFO("restored %zu port(s) from %s", binding_n_vifs(dpud->binding),
                   dpud->state_path);
+        const json_t *devargs = json_object_get(saved, "devargs");
+        if (devargs && !dpud->dp) {
+            OLOG_WARN("state file %s: port devargs ignored (datapath = none)",
+                      dpud->state_path);
+        } else if (devargs && (error = dpud_dp_devargs_restore(dpud->dp, devargs))) {
+            OLOG_WARN("state file %s: port devargs ignored: %s", dpud->state_path,
+                      strerror(-error));
+        }
     }
     json_decref(saved);
 }
@@ -1026,10 +1040,25 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
         const char *rep = param_string(params, "representor");
         const char *iface = param_string(params, "iface_id");
         const char *encap = param_string(params, "encap_ip");
+        const json_t *devargs = json_object_get(args, "devargs");
 
+        if (json_is_null(devargs)) {
+            devargs = NULL;
+        }
         if (!rep || !iface) {
             ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
                             "port-add needs \"representor\" and \"iface_id\"");
+            return;
+        }
+        if (devargs && (!json_is_string(devargs) || !*json_string_value(devargs))) {
+            ctl_reply_error(dpud->ctl, conn, id, -EINVAL,
+                            "\"devargs\" must be a non-empty string");
+            return;
+        }
+        if (devargs && !dpud->dp) {
+            ctl_reply_error(dpud->ctl, conn, id, -EOPNOTSUPP,
+                            "not supported: devargs need the DPDK datapath "
+                            "(ovnic-dpud runs with datapath = none)");
             return;
         }
         if (encap && *encap && !is_our_encap_ip(dpud, encap)) {
@@ -1043,6 +1072,15 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                             ovnic_err_is_set(&err)
                                 ? ovnic_err_format(&err, buf, sizeof buf)
                                 : strerror(-error));
+            return;
+        }
+        /* The port's devargs are those of its last port-add. */
+        if (dpud->dp && (error = dpud_dp_port_devargs_set(dpud->dp, rep,
+                                                          json_string_value(devargs)))) {
+            ctl_reply_error(dpud->ctl, conn, id, error,
+                            "registered, but its devargs could not be kept");
+            dpud_schedule(dpud);
+            state_save_soon(dpud);
             return;
         }
         dpud_schedule(dpud);
@@ -1064,6 +1102,9 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                                   "Port_Binding; withdraw them instead"
                                 : strerror(-error));
             return;
+        }
+        if (dpud->dp) {
+            dpud_dp_port_devargs_set(dpud->dp, rep, NULL);
         }
         dpud_schedule(dpud);
         state_save_then_reply(dpud, conn, id);

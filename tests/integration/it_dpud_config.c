@@ -1,7 +1,9 @@
 /* ovnic integration: ovnic-dpud's configuration file and command line (errors,
  * overrides, --help, --version), its pidfile (a second daemon on the same rundir is
- * refused), and ovnicctl's errors when no daemon runs.  No SB is needed: the daemon
- * keeps trying to connect while the control socket answers. */
+ * refused), and ovnicctl's errors when no daemon runs.  No SB is needed for these: the
+ * daemon keeps trying to connect while the control socket answers.  With root, one
+ * daemon runs the DPDK datapath on an SB server to check the devargs given with
+ * port-add (attach, re-attach with other devargs, kept across a restart, port-del). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -110,6 +112,18 @@ test_bad_input(void **state OVNIC_UNUSED)
     expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
                  " --idle-max-us=0",
                  "idle-max-us: '0' is not a number from 1 to 1000000");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --n-mbufs=511",
+                 "n-mbufs: '511' is not a number from 512 to 16777216");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --n-mbufs=16777217",
+                 "n-mbufs: '16777217' is not a number from 512 to 16777216");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --n-mbufs=-1",
+                 "n-mbufs: '-1' is not a number");
+    expect_error("--system-id=hv1 --sb-remote=unix:/x --encap-ip=1.2.3.4"
+                 " --n-mbufs=lots",
+                 "n-mbufs: 'lots' is not a number");
     expect_error("--no-such-option=1", "unknown option '--no-such-option=1'");
     expect_error("--system-id", "option '--system-id' needs a value");
     expect_error("--config=/nonexistent/file", "cannot open config file");
@@ -122,6 +136,8 @@ test_bad_input(void **state OVNIC_UNUSED)
     expect_error(args, "bad.conf:2: unknown key 'colour'");
     write_file(path, "system-id = hv1\nmonitor-all = perhaps\n");
     expect_error(args, "bad.conf:2: monitor-all: 'perhaps' is not a boolean");
+    write_file(path, "system-id = hv1\nn-mbufs = 4k\n");
+    expect_error(args, "bad.conf:2: n-mbufs: '4k' is not a number from 512 to 16777216");
 }
 
 static void
@@ -132,7 +148,8 @@ test_help_version(void **state OVNIC_UNUSED)
     assert_int_equal(dpud_run(&out, "--help"), 0);
     assert_non_null(strstr(out, "--sb-remote"));
     assert_non_null(strstr(out, "--representors"));
-    assert_non_null(strstr(out, "considered\ninstalled"));
+    assert_non_null(strstr(out, "--n-mbufs"));
+    assert_non_null(strstr(out, "flows are considered installed"));
     free(out);
     out = NULL;
     assert_int_equal(dpud_run(&out, "--version"), 0);
@@ -221,8 +238,194 @@ test_file_and_override(void **state OVNIC_UNUSED)
                      2);
     free(out);
 
+    /* Devargs need the DPDK datapath; an empty one is refused by ovnicctl. */
+    out = NULL;
+    assert_int_equal(it_run(&out,
+                            "%s/tools/ovnicctl/ovnicctl dpud port-add vm1 --iface-id=lsp1"
+                            " --devargs=net_null0 --target=%s 2>&1",
+                            it_build_dir(), ctl),
+                     1);
+    assert_non_null(strstr(out, "not supported: devargs need the DPDK datapath"));
+    free(out);
+    out = NULL;
+    assert_int_equal(it_run(&out,
+                            "%s/tools/ovnicctl/ovnicctl dpud port-add vm1 --iface-id=lsp1"
+                            " --devargs= --target=%s 2>&1",
+                            it_build_dir(), ctl),
+                     2);
+    assert_non_null(strstr(out, "--devargs is empty"));
+    free(out);
+    out = NULL;
+    assert_int_equal(it_run(&out,
+                            "%s/tools/ovnicctl/ovnicctl dpud port-list --format=json"
+                            " --target=%s",
+                            it_build_dir(), ctl),
+                     0);
+    assert_null(strstr(out, "vm1"));
+    free(out);
+
     assert_int_equal(it_proc_stop(pid, IT_SIG_TERM, 10000), 0);
     assert_int_equal(access(ctl, F_OK), -1);
+}
+
+/* The devargs representor vmdev is attached with in the datapath of the daemon at
+ * 'ctl' ("dpctl show"), or NULL if it is not attached.  Caller owns. */
+static char *
+dp_port_devargs(const char *ctl)
+{
+    char *out = NULL, *devargs = NULL;
+    json_t *ports = NULL;
+    const json_t *p;
+    size_t i;
+
+    if (!it_run(&out, "%s/tools/ovnicctl/ovnicctl dpctl show --format=json --target=%s",
+                it_build_dir(), ctl)) {
+        ports = json_loads(out, 0, NULL);
+    }
+    json_array_foreach(ports, i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        if (name && !strcmp(name, "vmdev")) {
+            devargs = strdup(json_string_value(json_object_get(p, "devargs")));
+        }
+    }
+    json_decref(ports);
+    free(out);
+    return devargs;
+}
+
+/* Waits up to 30 s until representor vmdev is attached with 'want' (NULL: detached). */
+static bool
+wait_devargs(const char *ctl, const char *want)
+{
+    uint64_t deadline = time_msec() + 30000;
+    char *have = NULL;
+
+    do {
+        free(have);
+        have = dp_port_devargs(ctl);
+        if (want ? have && !strcmp(have, want) : !have) {
+            free(have);
+            return true;
+        }
+        usleep(100 * 1000);
+    } while (time_msec() < deadline);
+    fprintf(stderr, "vmdev: devargs '%s', want '%s'\n", have ? have : "(detached)",
+            want ? want : "(detached)");
+    free(have);
+    return false;
+}
+
+static pid_t
+dpdk_daemon_start(char *argv[], const char *ctl)
+{
+    pid_t pid = it_spawn(argv, NULL);
+    uint64_t deadline = time_msec() + 30000;
+    json_t *s = NULL;
+
+    while (pid > 0 && !s && time_msec() < deadline) {
+        s = status(ctl);
+        if (!s) {
+            usleep(100 * 1000);
+        }
+    }
+    json_decref(s);
+    return s ? pid : -1;
+}
+
+static int
+port_add(const char *ctl, const char *devargs)
+{
+    return it_run(NULL,
+                  "%s/tools/ovnicctl/ovnicctl dpud port-add vmdev --iface-id=lsp-dev"
+                  " %s%s --target=%s",
+                  it_build_dir(), devargs ? "--devargs=" : "", devargs ? devargs : "",
+                  ctl);
+}
+
+/* port-add --devargs with datapath = dpdk: the representor is attached with them,
+ * again with other ones, keeps them across a restart (state file), and port-del
+ * detaches it. */
+static void
+test_dpdk_devargs(void **state OVNIC_UNUSED)
+{
+    char sub[512], ctl[600], bin[512], sbarg[700], rundir[600], logarg[700];
+    char *argv[] = {bin,
+                    "--system-id=hv-devargs",
+                    sbarg,
+                    "--encap-ip=192.0.2.77",
+                    rundir,
+                    logarg,
+                    "--datapath=dpdk",
+                    "--uplink-devargs=net_null_itup,no-rx=1",
+                    "--dpdk-args=--no-huge -m 256",
+                    "--n-mbufs=2047",
+                    "--probe-interval=0",
+                    NULL};
+    char *sb, *saved;
+    pid_t pid;
+
+    if (geteuid()) {
+        skip();
+    }
+    /* The SB and the rundir are at the top of the test directory, whose cleanup stops
+     * every daemon with a pidfile there, even after a failure. */
+    snprintf(sub, sizeof sub, "%s", dir);
+    free(it_central("start-sb '%s'", sub));
+    sb = it_central("remote '%s' sb unix", sub);
+    assert_non_null(sb);
+    snprintf(bin, sizeof bin, "%s/dpu/daemon/ovnic-dpud", it_build_dir());
+    snprintf(sbarg, sizeof sbarg, "--sb-remote=%s", sb);
+    snprintf(rundir, sizeof rundir, "--rundir=%s", sub);
+    snprintf(logarg, sizeof logarg, "--log-file=%s/ovnic-dpud.log", sub);
+    snprintf(ctl, sizeof ctl, "%s/ovnic-dpud.ctl", sub);
+    free(sb);
+
+    pid = dpdk_daemon_start(argv, ctl);
+    if (pid < 0) {
+        char *log = NULL;
+        it_run(&log, "cat %s/ovnic-dpud.log", sub);
+        if (log && strstr(log, "built without DPDK")) {
+            free(log);
+            skip();
+        }
+        fail_msg("ovnic-dpud with datapath = dpdk did not start: %s", log ? log : "");
+    }
+    assert_int_equal(port_add(ctl, "net_null_itdev1,no-rx=1"), 0);
+    assert_true(wait_devargs(ctl, "net_null_itdev1,no-rx=1"));
+    /* Same port, other devargs: attached again with them. */
+    assert_int_equal(port_add(ctl, "net_null_itdev2,no-rx=1"), 0);
+    assert_true(wait_devargs(ctl, "net_null_itdev2,no-rx=1"));
+
+    /* Kept in the state file across a restart. */
+    assert_int_equal(it_proc_stop(pid, IT_SIG_TERM, 20000), 0);
+    char path[700];
+    snprintf(path, sizeof path, "%s/ovnic-dpud.state", sub);
+    saved = it_file_read(path);
+    assert_non_null(saved);
+    assert_non_null(strstr(saved, "net_null_itdev2,no-rx=1"));
+    free(saved);
+    pid = dpdk_daemon_start(argv, ctl);
+    assert_true(pid > 0);
+    assert_true(wait_devargs(ctl, "net_null_itdev2,no-rx=1"));
+
+    /* Without --devargs the configuration's apply again: here there are none, so the
+     * port stays detached; port-del then forgets it. */
+    assert_int_equal(port_add(ctl, NULL), 0);
+    assert_true(wait_devargs(ctl, NULL));
+    assert_int_equal(port_add(ctl, "net_null_itdev3,no-rx=1"), 0);
+    assert_true(wait_devargs(ctl, "net_null_itdev3,no-rx=1"));
+    assert_int_equal(it_run(NULL,
+                            "%s/tools/ovnicctl/ovnicctl dpud port-del vmdev --target=%s",
+                            it_build_dir(), ctl),
+                     0);
+    assert_true(wait_devargs(ctl, NULL));
+    assert_int_equal(it_proc_stop(pid, IT_SIG_TERM, 20000), 0);
+    saved = it_file_read(path);
+    assert_non_null(saved);
+    assert_null(strstr(saved, "net_null_itdev"));
+    free(saved);
+    free(it_central("stop '%s'", sub));
 }
 
 static void
@@ -255,6 +458,7 @@ main(void)
         cmocka_unit_test(test_help_version),
         cmocka_unit_test(test_file_and_override),
         cmocka_unit_test(test_ovnicctl_no_daemon),
+        cmocka_unit_test(test_dpdk_devargs),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

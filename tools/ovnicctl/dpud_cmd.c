@@ -170,6 +170,7 @@ enum {
     OPT_TIMEOUT,
     OPT_IFACE_ID,
     OPT_ENCAP_IP,
+    OPT_DEVARGS,
     OPT_RESTART,
     OPT_FAILURES,
 };
@@ -181,6 +182,7 @@ struct dpud_opts {
     double timeout_s;
     const char *iface_id;
     const char *encap_ip;
+    const char *devargs;
     bool restart;
     bool failures;
 };
@@ -210,6 +212,7 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"iface-id", required_argument, NULL, OPT_IFACE_ID},
         {"encap-ip", required_argument, NULL, OPT_ENCAP_IP},
+        {"devargs", required_argument, NULL, OPT_DEVARGS},
         {"restart", no_argument, NULL, OPT_RESTART},
         {"failures", no_argument, NULL, OPT_FAILURES},
         {NULL, 0, NULL, 0},
@@ -247,11 +250,14 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
             break;
         case OPT_IFACE_ID:
         case OPT_ENCAP_IP:
+        case OPT_DEVARGS:
             if (!port_add) {
                 return ovnicctl_usage_error(path, "unknown option '%s'",
                                             argv[optind - 1]);
             }
-            *(c == OPT_IFACE_ID ? &o->iface_id : &o->encap_ip) = optarg;
+            *(c == OPT_IFACE_ID   ? &o->iface_id
+              : c == OPT_ENCAP_IP ? &o->encap_ip
+                                  : &o->devargs) = optarg;
             break;
         case OPT_RESTART:
             if (!exit_cmd) {
@@ -415,10 +421,14 @@ run_port_add(int argc, char *argv[])
     if (!o.iface_id || !*o.iface_id) {
         return finish(&o, ovnicctl_usage_error(o.path, "--iface-id=LSP is required"));
     }
-    status = call(&o, "port-add",
-                  json_pack("{s:s, s:s, s:s?}", "representor", argv[optind], "iface_id",
-                            o.iface_id, "encap_ip", o.encap_ip),
-                  &result);
+    if (o.devargs && !*o.devargs) {
+        return finish(&o, ovnicctl_usage_error(o.path, "--devargs is empty"));
+    }
+    status =
+        call(&o, "port-add",
+             json_pack("{s:s, s:s, s:s?, s:s?}", "representor", argv[optind], "iface_id",
+                       o.iface_id, "encap_ip", o.encap_ip, "devargs", o.devargs),
+             &result);
     json_decref(result);
     return finish(&o, status);
 }
@@ -634,10 +644,15 @@ static const struct ovnicctl_command port_add_cmd = {
     .name = "port-add",
     .summary = "bind a representor to a logical port",
     .help = "Usage: ovnicctl dpud port-add REPRESENTOR --iface-id=LSP [--encap-ip=IP]\n"
+            "                               [--devargs=DEVARGS]\n"
             "\n"
             "Registers REPRESENTOR as the local VIF of logical switch port LSP; the\n"
             "daemon claims its Port_Binding unless it is requested for another\n"
             "chassis.  --encap-ip selects one of the chassis's encap IPs for it.\n"
+            "--devargs gives the DPDK devargs the datapath attaches REPRESENTOR with,\n"
+            "instead of those of representor-devargs or memif-dir (datapath = dpdk\n"
+            "only); the port's devargs are those of its last port-add, and a port-add\n"
+            "with other devargs (or none) attaches it again.\n"
             "\n" COMMON_OPTIONS,
     .run = run_port_add,
 };
