@@ -25,6 +25,9 @@
 
 OVNIC_LOG_MODULE(vswitch_dp);
 
+#define VS_LIKELY(X) __builtin_expect(!!(X), 1)
+#define VS_UNLIKELY(X) __builtin_expect(!!(X), 0)
+
 #define VS_SET(CTR, V) __atomic_store_n(&(CTR), (V), __ATOMIC_RELAXED)
 
 #define ETH_TYPE_ARP 0x0806
@@ -1182,56 +1185,75 @@ process_packet(struct dp *d, struct vs_port *in, struct rte_mbuf *m,
 }
 
 /* A burst received on 'in': the flow cache tuples of all, their buckets prefetched,
- * then each packet from the flow cache, or the ordinary way. */
+ * then each packet from the flow cache, or the ordinary way.  The lookups run ahead
+ * of the packets they are for only up to the next packet that takes the ordinary way
+ * (flowcache_lookup_burst()): that one may fill or empty the cache, and free the
+ * programs the entries point to. */
 static void
 process_burst(struct dp *d, struct vs_port *in, struct rte_mbuf **pkts, uint16_t n)
 {
     struct vswitch *vs = d->vs;
+    if (VS_UNLIKELY(!d->frag_buf)) {
+        for (uint16_t j = 0; j < n; j++) {
+            drop_mbuf(d, in, pkts[j], VS_DROP_NOMEM);
+        }
+        return;
+    }
+    if (VS_UNLIKELY(!d->fc || !d->pipe)) {
+        for (uint16_t j = 0; j < n; j++) {
+            process_packet(d, in, pkts[j], NULL, NULL);
+            if (d->fc) {
+                fc_sync(d);
+            }
+        }
+        return;
+    }
+
     struct flowcache_key keys[VS_BURST];
     struct flowcache_layout los[VS_BURST];
+    const uint8_t *frames[VS_BURST];
+    uint32_t lens[VS_BURST];
+    void *progs[VS_BURST];
     bool ok[VS_BURST];
     unsigned int flags = in->uplink && vs->has_encap ? FLOWCACHE_TUNNEL : 0;
-    bool use_fc = d->fc && d->pipe && d->frag_buf;
-
     for (uint16_t j = 0; j < n; j++) {
         struct rte_mbuf *m = pkts[j];
-        if (j + 1 < n) {
-            rte_prefetch0(rte_pktmbuf_mtod(pkts[j + 1], void *));
-        }
-        ok[j] = use_fc && m->nb_segs == 1 &&
-                !flowcache_extract(rte_pktmbuf_mtod(m, const uint8_t *),
-                                   rte_pktmbuf_data_len(m), flags, in->port_id, &keys[j],
-                                   &los[j]);
-        if (ok[j]) {
-            flowcache_prefetch(d->fc, &keys[j]);
-        }
+        frames[j] =
+            VS_LIKELY(m->nb_segs == 1) ? rte_pktmbuf_mtod(m, const uint8_t *) : NULL;
+        lens[j] = rte_pktmbuf_data_len(m);
+        rte_prefetch0(rte_pktmbuf_mtod(m, void *));
     }
+    flowcache_extract_burst(d->fc, flags, in->port_id, frames, lens, n, keys, los, ok);
+
     /* The hits' counters, added once per burst. */
     uint64_t hits = 0, hit_bytes = 0, hit_tunnel = 0;
-    for (uint16_t j = 0; j < n; j++) {
-        struct rte_mbuf *m = pkts[j];
-        if (!d->frag_buf) {
-            drop_mbuf(d, in, m, VS_DROP_NOMEM);
-            continue;
-        }
-        const struct fc_prog *prog =
-            ok[j] ? flowcache_lookup(d->fc, &keys[j], NULL) : NULL;
-        if (prog) {
+    uint64_t now_ms = d->now_ms;
+    struct megaflow_cache *cache = vs->cache;
+    for (uint16_t j = 0; j < n;) {
+        uint16_t end = (uint16_t)(j + flowcache_lookup_burst(d->fc, keys + j, ok + j,
+                                                             n - j, progs + j));
+        for (; j < end; j++) {
+            struct rte_mbuf *m = pkts[j];
+            const struct fc_prog *prog = progs[j];
+            if (VS_UNLIKELY(!prog)) {
+                process_packet(d, in, m, ok[j] ? &keys[j] : NULL, &los[j]);
+                fc_sync(d);
+                continue;
+            }
             uint32_t len = rte_pktmbuf_pkt_len(m);
             hits++;
             hit_bytes += len;
             hit_tunnel += los[j].tunnel;
-            megaflow_cache_account(vs->cache, prog->mf, len, d->now_ms);
-            if (prog->direct) {
-                tx_enqueue(d, prog->direct, m);
+            megaflow_cache_account(cache, prog->mf, len, now_ms);
+            struct vs_port *out = prog->direct;
+            if (VS_LIKELY(out != NULL)) {
+                if (VS_UNLIKELY(out->n_tx == VS_BURST)) {
+                    tx_flush(d, out);
+                }
+                out->txq[out->n_tx++] = m;
             } else {
                 fc_apply(d, in, m, los[j], prog);
             }
-            continue;
-        }
-        process_packet(d, in, m, ok[j] ? &keys[j] : NULL, &los[j]);
-        if (d->fc) {
-            fc_sync(d);
         }
     }
     if (hits) {

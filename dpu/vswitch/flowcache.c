@@ -268,11 +268,25 @@ crc_sw_u64(uint32_t crc, uint64_t v)
         return a_ ^ ((b_ << 16) | (b_ >> 16));                   \
     } while (0)
 
-static uint32_t
+static inline uint32_t
 hash_portable(const uint64_t *w, uint32_t n)
 {
     FC_HASH_BODY(crc_sw_u64, w, n);
 }
+
+/* Hashes keys[i] for every i < n with ok[i], with 'HASH' as the hash, and prefetches
+ * the first way of each one's bucket in 'fc' (see flowcache_extract_burst()). */
+#define FC_HASH_KEYS_BODY(HASH, FC, KEYS, OK, N)                               \
+    do {                                                                       \
+        for (size_t i_ = 0; i_ < (N); i_++) {                                  \
+            if ((OK)[i_]) {                                                    \
+                struct flowcache_key *k_ = &(KEYS)[i_];                        \
+                k_->hash = HASH(k_->w, k_->n_words);                           \
+                __builtin_prefetch(                                            \
+                    &(FC)->entries[(k_->hash & (FC)->bucket_mask) * FC_WAYS]); \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
 
 #ifdef FC_HAVE_SSE42
 static inline __attribute__((target("sse4.2"))) uint32_t
@@ -281,7 +295,7 @@ crc_sse42_u64(uint32_t crc, uint64_t v)
     return (uint32_t)_mm_crc32_u64(crc, v);
 }
 
-static __attribute__((target("sse4.2"))) uint32_t
+static inline __attribute__((target("sse4.2"))) uint32_t
 hash_sse42(const uint64_t *w, uint32_t n)
 {
     FC_HASH_BODY(crc_sse42_u64, w, n);
@@ -295,7 +309,7 @@ crc_armv8_u64(uint32_t crc, uint64_t v)
     return __crc32cd(crc, v);
 }
 
-static uint32_t
+static inline uint32_t
 hash_armv8(const uint64_t *w, uint32_t n)
 {
     FC_HASH_BODY(crc_armv8_u64, w, n);
@@ -414,7 +428,7 @@ ld64be(const uint8_t *p)
  * not a fragment, carrying TCP or UDP (not Geneve when 'flags' asks for tunnels).
  * Fills 'k' and 'lo' exactly as the general extractor would and returns 0, or
  * returns -1 for any other frame, which the general extractor then decides. */
-static inline int
+static inline __attribute__((always_inline)) int
 extract_ipv4_fast(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_port,
                   struct flowcache_key *k, struct flowcache_layout *lo)
 {
@@ -427,11 +441,14 @@ extract_ipv4_fast(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_
     }
     const uint8_t *l3 = p + 14;
     const uint8_t *h = l3 + 20;
-    uint32_t tot = rd16(l3 + 2);
+    /* Total length, identification, flags and fragment offset, TTL, protocol. */
+    uint64_t tot_to_proto = ld64be(l3 + 2);
+    uint32_t tot = (uint32_t)(tot_to_proto >> 48);
     uint32_t l4_avail = tot - 20;
-    uint8_t proto = l3[9];
+    uint8_t proto = (uint8_t)tot_to_proto;
+    uint8_t ttl = (uint8_t)(tot_to_proto >> 8);
     uint16_t tcp_flags = 0;
-    if (tot < 20 || tot > len - 14 || (rd16(l3 + 6) & 0x3fff)) {
+    if (tot < 20 || tot > len - 14 || ((tot_to_proto >> 16) & 0x3fff)) {
         return -1;
     }
     uint32_t ports = ld32be(h);
@@ -454,13 +471,12 @@ extract_ipv4_fast(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_
         return -1;
     }
     k->w[0] = ((uint64_t)ETH_TYPE_IPV4 << 16) | ((uint64_t)proto << 48) | in_port;
-    k->w[1] = (ld64be(p) >> 16) | ((uint64_t)l3[8] << 48) |
+    k->w[1] = (ld64be(p) >> 16) | ((uint64_t)ttl << 48) |
               ((uint64_t)(uint8_t)type_vihl_tos << 56);
     k->w[2] = (ld64be(p + 6) >> 16) | ((uint64_t)tcp_flags << 48);
     k->w[3] = (ports >> 16) | ((uint64_t)(ports & 0xffff) << 16);
     memcpy(&k->w[4], l3 + 12, 8);
     k->n_words = 5;
-    k->hash = flowcache_hash_words(k->w, 5);
     *lo = (struct flowcache_layout){
         .l2 = 0,
         .l3 = 14,
@@ -471,14 +487,39 @@ extract_ipv4_fast(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_
     return 0;
 }
 
+/* flowcache_extract() without the hash (k->hash is left unspecified); 'fast': whether
+ * to try the fixed-offset extractor first. */
+static int extract_general(const uint8_t *p, size_t len, unsigned int flags,
+                           uint16_t in_port, struct flowcache_key *k,
+                           struct flowcache_layout *lo);
+
+static inline __attribute__((always_inline)) int
+extract_nohash(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_port,
+               struct flowcache_key *k, struct flowcache_layout *lo, bool fast)
+{
+    if (__builtin_expect(p && fast && !extract_ipv4_fast(p, len, flags, in_port, k, lo),
+                         1)) {
+        return 0;
+    }
+    return extract_general(p, len, flags, in_port, k, lo);
+}
+
 int
 flowcache_extract(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_port,
                   struct flowcache_key *k, struct flowcache_layout *lo)
 {
-    if (p && atomic_load_explicit(&fc_fast_ipv4, memory_order_relaxed) &&
-        !extract_ipv4_fast(p, len, flags, in_port, k, lo)) {
-        return 0;
+    bool fast = atomic_load_explicit(&fc_fast_ipv4, memory_order_relaxed);
+    if (extract_nohash(p, len, flags, in_port, k, lo, fast)) {
+        return -1;
     }
+    k->hash = key_hash(k);
+    return 0;
+}
+
+static int
+extract_general(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_port,
+                struct flowcache_key *k, struct flowcache_layout *lo)
+{
     struct l3_info in;
     if (!p || len > PACKET_MAX_LEN || parse_l2_l3(p, 0, len, &in)) {
         return -1;
@@ -494,7 +535,6 @@ flowcache_extract(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_
         n = 4;
         put_addrs(k, &n, p + in.l3, in.ipv6);
         k->n_words = n;
-        k->hash = key_hash(k);
         *lo = (struct flowcache_layout){
             .l2 = 0,
             .l3 = in.l3,
@@ -559,7 +599,6 @@ flowcache_extract(const uint8_t *p, size_t len, unsigned int flags, uint16_t in_
     k->w[n++] = vni | ((uint64_t)ovn << 24);
     put_addrs(k, &n, p + outer.l3, outer.ipv6);
     k->n_words = n;
-    k->hash = key_hash(k);
     *lo = (struct flowcache_layout){
         .l2 = (uint32_t)inner_ofs,
         .l3 = in.l3,
@@ -736,21 +775,105 @@ entry_matches(const struct fc_entry *e, const struct flowcache_key *key, uint32_
     return !diff;
 }
 
+/* The live entry of 'key', or NULL. */
+static inline const struct fc_entry *
+lookup_entry(const struct flowcache *fc, const struct flowcache_key *key)
+{
+    const struct fc_entry *b = bucket_of(fc, key->hash);
+    if (__builtin_expect(entry_matches(&b[0], key, fc->epoch), 1)) {
+        return &b[0];
+    }
+    return entry_matches(&b[1], key, fc->epoch) ? &b[1] : NULL;
+}
+
 void *
 flowcache_lookup(struct flowcache *fc, const struct flowcache_key *key, uint32_t *aux)
 {
-    struct fc_entry *b = bucket_of(fc, key->hash);
-    for (int i = 0; i < FC_WAYS; i++) {
-        if (entry_matches(&b[i], key, fc->epoch)) {
-            fc->stats.n_hits++;
-            if (aux) {
-                *aux = b[i].aux;
-            }
-            return b[i].value;
+    const struct fc_entry *e = lookup_entry(fc, key);
+    if (e) {
+        fc->stats.n_hits++;
+        if (aux) {
+            *aux = e->aux;
         }
+        return e->value;
     }
     fc->stats.n_misses++;
     return NULL;
+}
+
+#ifdef FC_HAVE_SSE42
+static __attribute__((target("sse4.2"))) void
+hash_keys_sse42(const struct flowcache *fc, struct flowcache_key keys[], const bool ok[],
+                size_t n)
+{
+    FC_HASH_KEYS_BODY(hash_sse42, fc, keys, ok, n);
+}
+#endif
+
+#ifdef FC_HAVE_ARMV8
+static void
+hash_keys_armv8(const struct flowcache *fc, struct flowcache_key keys[], const bool ok[],
+                size_t n)
+{
+    FC_HASH_KEYS_BODY(hash_armv8, fc, keys, ok, n);
+}
+#endif
+
+static void
+hash_keys_portable(const struct flowcache *fc, struct flowcache_key keys[],
+                   const bool ok[], size_t n)
+{
+    FC_HASH_KEYS_BODY(hash_portable, fc, keys, ok, n);
+}
+
+void
+flowcache_extract_burst(const struct flowcache *fc, unsigned int flags, uint16_t in_port,
+                        const uint8_t *const frames[], const uint32_t lens[], size_t n,
+                        struct flowcache_key keys[], struct flowcache_layout layouts[],
+                        bool ok[])
+{
+    /* All the extractions, then all the hashes and prefetches: each pass is a tight
+     * loop, and the hashes run in the instruction set's own loop. */
+    bool fast = atomic_load_explicit(&fc_fast_ipv4, memory_order_relaxed);
+    for (size_t i = 0; i < n; i++) {
+        ok[i] = !extract_nohash(frames[i], lens[i], flags, in_port, &keys[i], &layouts[i],
+                                fast);
+    }
+    switch (atomic_load_explicit(&fc_hash_impl, memory_order_relaxed)) {
+#ifdef FC_HAVE_SSE42
+    case FLOWCACHE_HASH_SSE42:
+        hash_keys_sse42(fc, keys, ok, n);
+        break;
+#endif
+#ifdef FC_HAVE_ARMV8
+    case FLOWCACHE_HASH_ARMV8:
+        hash_keys_armv8(fc, keys, ok, n);
+        break;
+#endif
+    default:
+        hash_keys_portable(fc, keys, ok, n);
+        break;
+    }
+}
+
+size_t
+flowcache_lookup_burst(struct flowcache *fc, const struct flowcache_key keys[],
+                       const bool ok[], size_t n, void *values[])
+{
+    size_t i = 0;
+    uint64_t hits = 0;
+    while (i < n) {
+        const struct fc_entry *e = ok[i] ? lookup_entry(fc, &keys[i]) : NULL;
+        if (!e) {
+            fc->stats.n_misses += ok[i];
+            values[i++] = NULL;
+            break;
+        }
+        hits++;
+        values[i++] = e->value;
+    }
+    fc->stats.n_hits += hits;
+    return i;
 }
 
 void

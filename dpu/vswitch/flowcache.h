@@ -152,6 +152,26 @@ void *flowcache_lookup(struct flowcache *fc, const struct flowcache_key *key,
 void flowcache_insert(struct flowcache *fc, const struct flowcache_key *key, void *value,
                       uint32_t aux);
 
+/** The first half of a burst lookup: for each i < 'n', extracts the tuple of the
+ * 'lens[i]'-byte frame at 'frames[i]' (NULL: a frame without a tuple) received on
+ * 'in_port' into 'keys[i]' (with its hash) and 'layouts[i]', as flowcache_extract()
+ * does with 'flags', sets 'ok[i]' to whether it has one, and prefetches the first way
+ * of the bucket of each tuple.  Changes nothing in 'fc'. */
+void flowcache_extract_burst(const struct flowcache *fc, unsigned int flags,
+                             uint16_t in_port, const uint8_t *const frames[],
+                             const uint32_t lens[], size_t n, struct flowcache_key keys[],
+                             struct flowcache_layout layouts[], bool ok[]);
+
+/** The second half: looks up 'keys[i]' for i = 0, 1, ... as flowcache_lookup() does
+ * (a frame without a tuple, '!ok[i]', finds NULL and counts as neither hit nor miss),
+ * storing what it finds into 'values[i]', and stops after the first frame for which
+ * that is NULL, or at 'n'.  Returns the number of frames looked up (at least 1 if
+ * 'n' is): the caller handles them, then calls again for the rest, so that a frame
+ * handled the ordinary way (which may insert or invalidate) is always seen before the
+ * lookups of the frames that follow it. */
+size_t flowcache_lookup_burst(struct flowcache *fc, const struct flowcache_key keys[],
+                              const bool ok[], size_t n, void *values[]);
+
 /** Makes every entry stale, in constant time. */
 void flowcache_invalidate(struct flowcache *fc);
 

@@ -673,6 +673,149 @@ test_cache(void **state)
     (void)state;
 }
 
+/* The burst extractor gives, frame by frame, what flowcache_extract() gives, with
+ * every hash implementation and with and without the fixed-offset extractor; the
+ * burst lookup stops after the first frame without a value and counts as
+ * flowcache_lookup() does. */
+static void
+test_burst(void **state)
+{
+    enum { N = 12 };
+    static uint8_t bufs[N][512];
+    uint8_t inner[256];
+    const uint8_t *frames[N];
+    uint32_t lens[N];
+    size_t ilen = frame_ip4(inner, false, 5, 6);
+    for (int i = 0; i < N; i++) {
+        uint8_t *f = bufs[i];
+        size_t len;
+        switch (i % 6) {
+        case 0:
+            len = frame_ip4(f, false, 5, 17);
+            put16(f + 14 + 20, (uint16_t)(1000 + i)); /* A distinct flow. */
+            break;
+        case 1:
+            len = frame_ip4(f, i > 6, 6, 6);
+            break;
+        case 2:
+            len = frame_ip6(f, 17);
+            put16(f + 14 + 40, (uint16_t)(3000 + i));
+            break;
+        case 3:
+            len = frame_geneve(f, inner, ilen, true);
+            put16(f + 14 + 20, (uint16_t)(4000 + i)); /* Outer UDP source port. */
+            break;
+        case 4:
+            memset(f, 0, 60);
+            put16(f + 12, 0x0806); /* ARP: no tuple. */
+            len = 60;
+            break;
+        default:
+            len = frame_ip4(f, false, 5, 6);
+            put16(f + 14 + 20 + 2, (uint16_t)(2000 + i));
+            break;
+        }
+        frames[i] = f;
+        lens[i] = (uint32_t)len;
+    }
+    frames[10] = NULL; /* A frame the caller gives no tuple. */
+
+    struct flowcache *fc;
+    assert_int_equal(flowcache_create(64, 0, &fc), 0);
+    enum flowcache_hash_impl def = flowcache_hash_impl_get();
+    for (int impl = FLOWCACHE_HASH_PORTABLE; impl <= FLOWCACHE_HASH_ARMV8; impl++) {
+        if (flowcache_hash_impl_set(impl)) {
+            continue;
+        }
+        for (int fast = 0; fast < 2; fast++) {
+            flowcache_fast_ipv4_set(fast);
+            for (unsigned int flags = 0; flags <= FLOWCACHE_TUNNEL; flags++) {
+                struct flowcache_key keys[N];
+                struct flowcache_layout los[N];
+                bool ok[N];
+                memset(keys, 0, sizeof keys);
+                flowcache_extract_burst(fc, flags, 9, frames, lens, N, keys, los, ok);
+                for (int i = 0; i < N; i++) {
+                    struct flowcache_key k;
+                    struct flowcache_layout lo;
+                    int rc = flowcache_extract(frames[i], lens[i], flags, 9, &k, &lo);
+                    assert_int_equal(ok[i], rc == 0);
+                    if (rc) {
+                        continue;
+                    }
+                    assert_int_equal(keys[i].n_words, k.n_words);
+                    assert_memory_equal(keys[i].w, k.w, k.n_words * sizeof k.w[0]);
+                    assert_int_equal(keys[i].hash, k.hash);
+                    assert_int_equal(los[i].l2, lo.l2);
+                    assert_int_equal(los[i].l3, lo.l3);
+                    assert_int_equal(los[i].l4, lo.l4);
+                    assert_int_equal(los[i].end, lo.end);
+                    assert_int_equal(los[i].proto, lo.proto);
+                    assert_int_equal(los[i].ipv6, lo.ipv6);
+                    assert_int_equal(los[i].vlan, lo.vlan);
+                    assert_int_equal(los[i].tunnel, lo.tunnel);
+                }
+                assert_false(ok[4]);
+                assert_false(ok[10]);
+                assert_true(ok[0] && ok[1] && ok[2] && ok[3] && ok[5]);
+                assert_int_equal(flowcache_key_is_tunnel(&keys[3]),
+                                 flags == FLOWCACHE_TUNNEL);
+            }
+        }
+    }
+    flowcache_fast_ipv4_set(true);
+    assert_int_equal(flowcache_hash_impl_set(def), 0);
+
+    /* Lookups. */
+    struct flowcache_key keys[N];
+    struct flowcache_layout los[N];
+    bool ok[N];
+    void *values[N];
+    int vals[N];
+    flowcache_extract_burst(fc, 0, 9, frames, lens, N, keys, los, ok);
+    for (int i = 0; i < N; i++) {
+        if (ok[i] && i != 2) {
+            flowcache_insert(fc, &keys[i], &vals[i], 0);
+        }
+    }
+    struct flowcache_stats st0, st;
+    flowcache_get_stats(fc, &st0);
+    /* 0 and 1 hit, 2 misses: the first call stops there. */
+    assert_int_equal(flowcache_lookup_burst(fc, keys, ok, N, values), 3);
+    assert_ptr_equal(values[0], &vals[0]);
+    assert_ptr_equal(values[1], &vals[1]);
+    assert_null(values[2]);
+    flowcache_get_stats(fc, &st);
+    assert_int_equal(st.n_hits - st0.n_hits, 2);
+    assert_int_equal(st.n_misses - st0.n_misses, 1);
+    /* What the caller learnt from frame 2 is seen by the next call. */
+    flowcache_insert(fc, &keys[2], &vals[2], 0);
+    assert_int_equal(flowcache_lookup_burst(fc, keys + 2, ok + 2, N - 2, values + 2), 3);
+    assert_ptr_equal(values[2], &vals[2]);
+    assert_ptr_equal(values[3], &vals[3]);
+    assert_null(values[4]); /* No tuple: neither hit nor miss. */
+    flowcache_get_stats(fc, &st0);
+    assert_int_equal(st0.n_hits - st.n_hits, 2);
+    assert_int_equal(st0.n_misses, st.n_misses);
+    assert_int_equal(flowcache_lookup_burst(fc, keys + 5, ok + 5, N - 5, values + 5), 6);
+    for (int i = 5; i < 10; i++) {
+        assert_ptr_equal(values[i], &vals[i]);
+    }
+    assert_null(values[10]);
+    assert_int_equal(flowcache_lookup_burst(fc, keys + 10, ok + 10, N - 10, values + 10),
+                     1);
+    assert_null(values[10]);
+    assert_int_equal(flowcache_lookup_burst(fc, keys + 11, ok + 11, 1, values + 11), 1);
+    assert_ptr_equal(values[11], &vals[11]);
+    assert_int_equal(flowcache_lookup_burst(fc, keys, ok, 0, values), 0);
+    /* After an invalidation every tuple misses. */
+    flowcache_invalidate(fc);
+    assert_int_equal(flowcache_lookup_burst(fc, keys, ok, N, values), 1);
+    assert_null(values[0]);
+    flowcache_destroy(fc);
+    (void)state;
+}
+
 /* A small table grows once its buckets overflow, up to its maximum. */
 static void
 test_cache_grows(void **state)
@@ -797,6 +940,7 @@ main(void)
         cmocka_unit_test(test_extract_fast_ipv4),
         cmocka_unit_test(test_cache),
         cmocka_unit_test(test_cache_grows),
+        cmocka_unit_test(test_burst),
         cmocka_unit_test(test_rewrite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
