@@ -2,10 +2,12 @@
 #include "bench_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int
@@ -47,4 +49,55 @@ bench_find_source(char *source, size_t size)
     }
     fclose(f);
     return -ENOENT;
+}
+
+int
+bench_watcher_start(struct bench_watcher *w, const char *central, const char *dir,
+                    const char *extra)
+{
+    int fds[2];
+
+    w->pid = -1;
+    w->write_fd = -1;
+    if (pipe2(fds, O_CLOEXEC)) {
+        return -errno;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+
+        setsid();
+        dup2(fds[0], STDIN_FILENO);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+        }
+        execl("/bin/sh", "sh", "-c",
+              "cat >/dev/null; \"$0\" stop \"$1\"; rm -rf \"$1\"; "
+              "[ -z \"$2\" ] || rm -rf \"$2\"",
+              central, dir, extra ? extra : "", (char *)NULL);
+        _exit(127);
+    }
+    int error = pid < 0 ? -errno : 0;
+    close(fds[0]);
+    if (error) {
+        close(fds[1]);
+        return error;
+    }
+    w->pid = pid;
+    w->write_fd = fds[1];
+    return 0;
+}
+
+void
+bench_watcher_finish(struct bench_watcher *w)
+{
+    if (w->write_fd >= 0) {
+        close(w->write_fd);
+        w->write_fd = -1;
+    }
+    if (w->pid > 0) {
+        waitpid(w->pid, NULL, 0);
+        w->pid = -1;
+    }
 }

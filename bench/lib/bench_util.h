@@ -3,10 +3,28 @@
 #define OVNIC_BENCH_UTIL_H 1
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /** The source tree, into 'source' ('size' bytes): $OVNIC_SOURCE_DIR, else the one
  * recorded in the CMakeCache.txt of the build tree this program runs from
  * (BUILD/bench/PROG).  Returns 0, or -ENOENT (neither; 'source' untouched). */
 int bench_find_source(char *source, size_t size);
+
+/* A shell in its own session that waits for this process to go away, however it ends
+ * (its end of a pipe closes), then runs "CENTRAL stop DIR" (scripts/ovn-central.sh:
+ * every daemon with a pidfile in DIR) and removes DIR and, if given, one more path. */
+struct bench_watcher {
+    pid_t pid;    /* -1 when not running. */
+    int write_fd; /* Our end of the pipe, -1 when closed. */
+};
+
+/** Starts the watcher of run directory 'dir' with 'central' (the path of
+ * scripts/ovn-central.sh); 'extra' (may be NULL) is removed as well.  Returns 0 or a
+ * negative errno ('w' then not running). */
+int bench_watcher_start(struct bench_watcher *w, const char *central, const char *dir,
+                        const char *extra);
+
+/** Lets the watcher do its work now and waits for it.  Safe when not running. */
+void bench_watcher_finish(struct bench_watcher *w);
 
 #endif /* OVNIC_BENCH_UTIL_H */

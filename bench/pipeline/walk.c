@@ -130,9 +130,8 @@ static struct {
     char central[PATH_MAX + 96];
     char nb[256];
     char sb[256];
-    int watch_fd;
-    pid_t watcher;
-} g = {.watch_fd = -1, .watcher = -1};
+    struct bench_watcher watcher;
+} g = {.watcher = {.pid = -1, .write_fd = -1}};
 
 static void fail(const char *fmt, ...) OVNIC_PRINTF(1, 2);
 
@@ -190,52 +189,18 @@ find_source(void)
 
 /* ---- Processes ---- */
 
-/* Starts a shell in its own session that waits for this process to go away, however
- * it ends (the pipe closes), then stops every daemon of the run directory and removes
- * it. */
+/* Starts the watcher (bench_util.h) that stops the daemons of the run directory and
+ * removes it once this process is gone. */
 static int
 watcher_start(void)
 {
-    int fds[2];
-
-    if (pipe2(fds, O_CLOEXEC)) {
-        return -errno;
-    }
-    g.watcher = fork();
-    if (g.watcher == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-
-        setsid();
-        dup2(fds[0], STDIN_FILENO);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execl("/bin/sh", "sh", "-c", "cat >/dev/null; \"$0\" stop \"$1\"; rm -rf \"$1\"",
-              g.central, g.dir, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
-    if (g.watcher < 0) {
-        close(fds[1]);
-        return -errno;
-    }
-    g.watch_fd = fds[1];
-    return 0;
+    return bench_watcher_start(&g.watcher, g.central, g.dir, NULL);
 }
 
-/* Ends the run: the watcher stops the daemons and removes the directory. */
 static void
 watcher_finish(void)
 {
-    if (g.watch_fd >= 0) {
-        close(g.watch_fd);
-        g.watch_fd = -1;
-    }
-    if (g.watcher > 0) {
-        waitpid(g.watcher, NULL, 0);
-        g.watcher = -1;
-    }
+    bench_watcher_finish(&g.watcher);
 }
 
 static int run_cmd(char *out, size_t size, const char *fmt, ...) OVNIC_PRINTF(3, 4);

@@ -121,11 +121,10 @@ static struct {
     char sb[256];
     char eal_mem[128]; /* EAL memory arguments, the same for both systems. */
     char ovs_prefix[64];
-    int watch_fd;
-    pid_t watcher;
+    struct bench_watcher watcher;
     bool json_only;
     struct measure m[MAX_SIZES][N_SYS];
-} g = {.watch_fd = -1, .watcher = -1};
+} g = {.watcher = {.pid = -1, .write_fd = -1}};
 
 static void fail(const char *fmt, ...) OVNIC_PRINTF(1, 2);
 
@@ -235,53 +234,23 @@ find_build(void)
     return access(g.dpud, X_OK) || access(g.ovnicctl, X_OK) ? -ENOENT : 0;
 }
 
-/* A shell in its own session that, once this process is gone however it ended (its
- * end of the pipe closes), stops every daemon with a pidfile in the run directory
- * (scripts/ovn-central.sh stop: the central, ovsdb-server, ovs-vswitchd,
- * ovn-controller), and removes the directory and OVS-DPDK's EAL runtime directory. */
+/* Starts the watcher (bench_util.h) that, once this process is gone however it ended,
+ * stops every daemon with a pidfile in the run directory (the central, ovsdb-server,
+ * ovs-vswitchd, ovn-controller) and removes the directory and OVS-DPDK's EAL runtime
+ * directory. */
 static int
 watcher_start(void)
 {
-    int fds[2];
+    char eal_dir[PATH_MAX];
 
-    if (pipe2(fds, O_CLOEXEC)) {
-        return -errno;
-    }
-    g.watcher = fork();
-    if (g.watcher == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-
-        setsid();
-        dup2(fds[0], STDIN_FILENO);
-        if (devnull >= 0) {
-            dup2(devnull, STDOUT_FILENO);
-            dup2(devnull, STDERR_FILENO);
-        }
-        execl("/bin/sh", "sh", "-c",
-              "cat >/dev/null; \"$0\" stop \"$1\"; rm -rf \"$1\" \"/var/run/dpdk/$2\"",
-              g.central, g.dir, g.ovs_prefix, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
-    if (g.watcher < 0) {
-        close(fds[1]);
-        return -errno;
-    }
-    g.watch_fd = fds[1];
-    return 0;
+    snprintf(eal_dir, sizeof eal_dir, "/var/run/dpdk/%s", g.ovs_prefix);
+    return bench_watcher_start(&g.watcher, g.central, g.dir, eal_dir);
 }
 
 static void
 watcher_finish(void)
 {
-    if (g.watch_fd >= 0) {
-        close(g.watch_fd);
-        g.watch_fd = -1;
-    }
-    if (g.watcher > 0) {
-        waitpid(g.watcher, NULL, 0);
-        g.watcher = -1;
-    }
+    bench_watcher_finish(&g.watcher);
 }
 
 static int run_cmd(char *out, size_t size, const char *fmt, ...) OVNIC_PRINTF(3, 4);
