@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,4 +101,47 @@ bench_watcher_finish(struct bench_watcher *w)
         waitpid(w->pid, NULL, 0);
         w->pid = -1;
     }
+}
+
+int
+bench_run_cmdv(char *out, size_t size, bool first_line, const char *fmt, va_list args)
+{
+    char *cmd, *full;
+    FILE *p;
+    int status;
+
+    if (vasprintf(&cmd, fmt, args) < 0) {
+        return -1;
+    }
+    if (asprintf(&full, "%s%s", cmd, out ? "" : " >/dev/null") < 0) {
+        free(cmd);
+        return -1;
+    }
+    free(cmd);
+    fflush(stdout);
+    p = popen(full, "r");
+    free(full);
+    if (!p) {
+        return -1;
+    }
+    if (out) {
+        size_t n = 0;
+        if (first_line) {
+            if (!fgets(out, (int)size, p)) {
+                out[0] = '\0';
+            }
+            n = strcspn(out, "\n");
+        } else {
+            n = fread(out, 1, size - 1, p);
+        }
+        out[n] = '\0';
+        while (n > 0 && out[n - 1] == '\n') {
+            out[--n] = '\0';
+        }
+        while (fgetc(p) != EOF) {
+            continue;
+        }
+    }
+    status = pclose(p);
+    return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }

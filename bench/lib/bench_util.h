@@ -2,6 +2,8 @@
 #ifndef OVNIC_BENCH_UTIL_H
 #define OVNIC_BENCH_UTIL_H 1
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -9,6 +11,13 @@
  * recorded in the CMakeCache.txt of the build tree this program runs from
  * (BUILD/bench/PROG).  Returns 0, or -ENOENT (neither; 'source' untouched). */
 int bench_find_source(char *source, size_t size);
+
+/** Runs the shell command 'fmt'/'args'.  With 'out', its output goes there: the first
+ * line if 'first_line', else all of it (at most 'size' - 1 bytes, the rest read and
+ * discarded), trailing newlines removed; without 'out', stdout is discarded.
+ * Returns the command's exit status (128 if it did not exit), or -1. */
+int bench_run_cmdv(char *out, size_t size, bool first_line, const char *fmt,
+                   va_list args);
 
 /* A shell in its own session that waits for this process to go away, however it ends
  * (its end of a pipe closes), then runs "CENTRAL stop DIR" (scripts/ovn-central.sh:

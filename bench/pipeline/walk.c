@@ -205,44 +205,17 @@ watcher_finish(void)
 
 static int run_cmd(char *out, size_t size, const char *fmt, ...) OVNIC_PRINTF(3, 4);
 
-/* Runs a shell command.  With 'out', its first line of output goes there (newline
- * removed); otherwise stdout is discarded.  Returns its exit status, or -1. */
+/* Runs a shell command (bench_run_cmdv()): with 'out', its first line of output goes
+ * there; otherwise stdout is discarded.  Returns its exit status, or -1. */
 static int
 run_cmd(char *out, size_t size, const char *fmt, ...)
 {
-    char *cmd, *full;
     va_list args;
-    FILE *p;
-    int status;
 
     va_start(args, fmt);
-    status = vasprintf(&cmd, fmt, args);
+    int status = bench_run_cmdv(out, size, true, fmt, args);
     va_end(args);
-    if (status < 0) {
-        return -1;
-    }
-    if (asprintf(&full, "%s%s", cmd, out ? "" : " >/dev/null") < 0) {
-        free(cmd);
-        return -1;
-    }
-    free(cmd);
-    fflush(stdout);
-    p = popen(full, "r");
-    free(full);
-    if (!p) {
-        return -1;
-    }
-    if (out) {
-        if (!fgets(out, (int)size, p)) {
-            out[0] = '\0';
-        }
-        out[strcspn(out, "\n")] = '\0';
-        while (fgetc(p) != EOF) {
-            continue;
-        }
-    }
-    status = pclose(p);
-    return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return status;
 }
 
 /* ---- The topology ---- */

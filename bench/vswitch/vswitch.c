@@ -255,46 +255,17 @@ watcher_finish(void)
 
 static int run_cmd(char *out, size_t size, const char *fmt, ...) OVNIC_PRINTF(3, 4);
 
-/* Runs a shell command.  With 'out', its whole output (at most 'size' - 1 bytes, the
- * rest read and discarded) goes there, trailing newline removed; otherwise stdout is
- * discarded.  Returns its exit status, or -1. */
+/* Runs a shell command (bench_run_cmdv()): with 'out', its whole output (at most 'size' -
+ * 1 bytes) goes there; otherwise stdout is discarded.  Returns its exit status, or -1. */
 static int
 run_cmd(char *out, size_t size, const char *fmt, ...)
 {
-    char *cmd, *full;
     va_list args;
-    FILE *p;
-    int status;
 
     va_start(args, fmt);
-    status = vasprintf(&cmd, fmt, args);
+    int status = bench_run_cmdv(out, size, false, fmt, args);
     va_end(args);
-    if (status < 0) {
-        return -1;
-    }
-    if (asprintf(&full, "%s%s", cmd, out ? "" : " >/dev/null") < 0) {
-        free(cmd);
-        return -1;
-    }
-    free(cmd);
-    fflush(stdout);
-    p = popen(full, "r");
-    free(full);
-    if (!p) {
-        return -1;
-    }
-    if (out) {
-        size_t n = fread(out, 1, size - 1, p);
-        out[n] = '\0';
-        while (n > 0 && out[n - 1] == '\n') {
-            out[--n] = '\0';
-        }
-        while (fgetc(p) != EOF) {
-            continue;
-        }
-    }
-    status = pclose(p);
-    return status == -1 ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return status;
 }
 
 static pid_t
@@ -788,6 +759,23 @@ n_mbufs_for(const struct bench_opts *o)
     return n - 1;
 }
 
+/* Reports 'what', a failure of system 'sys' as a whole, and records it for every flow
+ * count that has no result yet. */
+static void
+fail_all(const struct bench_opts *o, int sys, const char *what)
+{
+    const char *name = sys == SYS_OVNIC ? "ovnic" : "OVS-DPDK";
+
+    fail("%s: %s", name, what);
+    for (int i = 0; i < o->n_flows; i++) {
+        struct measure *m = &g.m[i][sys];
+        if (!m->done) {
+            snprintf(m->error, sizeof m->error, "%s: %.240s", name, what);
+            m->done = true;
+        }
+    }
+}
+
 static void
 ovnic_run(const struct bench_opts *o)
 {
@@ -870,14 +858,7 @@ ovnic_run(const struct bench_opts *o)
 
 out:
     if (what[0]) {
-        fail("ovnic: %s", what);
-        for (int i = 0; i < o->n_flows; i++) {
-            if (!g.m[i][SYS_OVNIC].done) {
-                snprintf(g.m[i][SYS_OVNIC].error, sizeof g.m[i][SYS_OVNIC].error,
-                         "ovnic: %.240s", what);
-                g.m[i][SYS_OVNIC].done = true;
-            }
-        }
+        fail_all(o, SYS_OVNIC, what);
     }
     vswitch_destroy(vs);
     if (bound && sb_transact_wait(loop, cs, unbind_ops(), NULL)) {
@@ -1149,14 +1130,7 @@ dpud_run(const struct bench_opts *o)
 
 out:
     if (what[0]) {
-        fail("ovnic: %s", what);
-        for (int i = 0; i < o->n_flows; i++) {
-            if (!g.m[i][SYS_OVNIC].done) {
-                snprintf(g.m[i][SYS_OVNIC].error, sizeof g.m[i][SYS_OVNIC].error,
-                         "ovnic: %.240s", what);
-                g.m[i][SYS_OVNIC].done = true;
-            }
-        }
+        fail_all(o, SYS_OVNIC, what);
     }
     rpc_client_close(rpc);
     if (pid > 0) {
@@ -1410,14 +1384,7 @@ ovs_run(const struct bench_opts *o)
 
 out:
     if (what[0]) {
-        fail("OVS-DPDK: %s", what);
-        for (int i = 0; i < o->n_flows; i++) {
-            if (!g.m[i][SYS_OVS].done) {
-                snprintf(g.m[i][SYS_OVS].error, sizeof g.m[i][SYS_OVS].error,
-                         "OVS-DPDK: %.240s", what);
-                g.m[i][SYS_OVS].done = true;
-            }
-        }
+        fail_all(o, SYS_OVS, what);
     }
     if (controller > 0) {
         if (run_cmd(NULL, 0, "ovs-appctl --timeout=30 -t %s/ovn-controller.%ld.ctl exit",
