@@ -2,12 +2,20 @@
 #   make demo    install dependencies, build, run the main scenario
 #   make check   install dependencies, build with ASan+UBSan, run every test
 #   make bench   build and run every program in bench/
-BUILD ?= build
-CHECK_BUILD ?= build-check
+#   make fuzz    build the libFuzzer targets (clang) and fuzz each for FUZZ_SECONDS,
+#                merging new inputs into the seed corpora; make fuzz-ci: the short
+#                campaign that CI runs (FUZZ_CI_SECONDS each, corpora untouched)
+# CC=clang make check builds with clang, in build directories of its own.
+COMPILER_SUFFIX := $(if $(filter clang%,$(notdir $(CC))),-clang,)
+BUILD ?= build$(COMPILER_SUFFIX)
+CHECK_BUILD ?= build-check$(COMPILER_SUFFIX)
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_CI_SECONDS ?= 20
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build check demo bench format format-check clean
+.PHONY: all deps build check demo bench fuzz fuzz-build fuzz-ci format format-check clean
 
 all: build
 
@@ -33,6 +41,19 @@ demo: build
 bench: build
 	scripts/bench.sh $(BUILD)
 
+# The fuzz build: clang, ASan+UBSan, every library with coverage instrumentation; only
+# the fuzz targets are built.
+fuzz-build: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g" \
+	    -DOVNIC_FUZZ=ON -DOVNIC_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz-all
+
+fuzz-ci: fuzz-build
+	scripts/fuzz.sh $(FUZZ_BUILD) --seconds $(FUZZ_CI_SECONDS)
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS) --merge
+
 format-check:
 	cmake -S . -B $(BUILD) >/dev/null && cmake --build $(BUILD) --target format-check
 
@@ -40,4 +61,4 @@ format:
 	cmake -S . -B $(BUILD) >/dev/null && cmake --build $(BUILD) --target format
 
 clean:
-	rm -rf $(BUILD) $(CHECK_BUILD)
+	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD)

@@ -518,12 +518,16 @@ conn_nat_key(const struct ct_conn *c, bool reply, struct pkey *key)
     bool ipv6 = other->ipv6;
     uint32_t state = 0;
 
-    if (key_set_addr(key, ipv6, false, other->dst) |
-        key_set_port(key, other->proto, false, other->dport)) {
+    /* Both the address and the port are rewritten, whichever of them changes. */
+    bool src_addr = key_set_addr(key, ipv6, false, other->dst);
+    bool src_port = key_set_port(key, other->proto, false, other->dport);
+    bool dst_addr = key_set_addr(key, ipv6, true, other->src);
+    bool dst_port = key_set_port(key, other->proto, true, other->sport);
+
+    if (src_addr || src_port) {
         state |= CT_STATE_SNAT;
     }
-    if (key_set_addr(key, ipv6, true, other->src) |
-        key_set_port(key, other->proto, true, other->sport)) {
+    if (dst_addr || dst_port) {
         state |= CT_STATE_DNAT;
     }
     return state;

@@ -57,15 +57,16 @@ it_source_dir(void)
     static char dir[PATH_MAX];
     const char *env = getenv("OVNIC_SOURCE_DIR");
     const char *suffix = "/tests/integration/ithelp.c";
+    const char *file = __FILE__;
     size_t len;
 
     if (env && *env) {
         return env;
     }
     if (!dir[0]) {
-        len = strlen(__FILE__);
-        if (len > strlen(suffix) && !strcmp(__FILE__ + len - strlen(suffix), suffix)) {
-            snprintf(dir, sizeof dir, "%.*s", (int)(len - strlen(suffix)), __FILE__);
+        len = strlen(file);
+        if (len > strlen(suffix) && !strcmp(file + len - strlen(suffix), suffix)) {
+            snprintf(dir, sizeof dir, "%.*s", (int)(len - strlen(suffix)), file);
         } else {
             snprintf(dir, sizeof dir, ".");
         }
