@@ -103,7 +103,7 @@ for line in "${selected[@]}"; do
     log="$out/logs/$name.log"
     rm -rf "$work"
     mkdir -p "$work" "$corpus"
-    args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
+    args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=30 -rss_limit_mb=2048
           -artifact_prefix="$out/artifacts/$name-")
     [ "$dict" != "-" ] && args+=(-dict="$dict")
     printf '[%d/%d] %-16s %4d s ... ' "$i" "${#selected[@]}" "$name" "$seconds" >&2
