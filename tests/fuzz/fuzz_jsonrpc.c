@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 
 static uint32_t
 next_rand(uint32_t *state)

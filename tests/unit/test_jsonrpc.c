@@ -1,4 +1,4 @@
-/* Unit tests for dpu/ovsdb/jsonrpc: framer, messages, connection. */
+/* Unit tests for shared/util/jsonrpc: framer, messages, connection. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "shared/util/poll.h"
 #include "shared/util/stream.h"
 #include "shared/util/util.h"
