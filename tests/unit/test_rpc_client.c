@@ -220,9 +220,9 @@ test_refused(void **state)
     stream_close(f->server);
     f->server = NULL;
     assert_int_equal(rpc_client_call(f->client, "x", NULL, &reply, NULL), 0);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(reply, "error"),
-                                                        "code")),
-                     -EBUSY);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(reply, "error"), "code")),
+        -EBUSY);
     json_decref(reply);
 }
 

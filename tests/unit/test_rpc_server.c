@@ -129,8 +129,8 @@ start(struct fixture *f, const struct rpc_server_settings *s)
     struct ovnic_err err = {0};
 
     snprintf(name, sizeof name, "punix:%s", f->path);
-    assert_int_equal(rpc_server_create(f->loop, name, NULL, s, handle, f, &f->server, &err),
-                     0);
+    assert_int_equal(
+        rpc_server_create(f->loop, name, NULL, s, handle, f, &f->server, &err), 0);
     /* For the child that runs as another uid. */
     chmod(f->dir, 0755);
     chmod(f->path, 0777);
@@ -259,7 +259,8 @@ test_request_parse(void **state OVNIC_UNUSED)
         {"{\"method\":\"m\",\"params\":[{}],\"id\":\"x\"}", NULL},
         {"{\"method\":\"m\",\"params\":{},\"id\":1}", "\"params\" is not an array"},
         {"{\"method\":\"m\",\"id\":1}", "no \"params\""},
-        {"{\"method\":\"m\",\"params\":[],\"id\":null}", "notifications are not accepted"},
+        {"{\"method\":\"m\",\"params\":[],\"id\":null}",
+         "notifications are not accepted"},
         {"{\"method\":\"m\",\"params\":[]}", "no \"id\""},
         {"{\"method\":1,\"params\":[],\"id\":1}", "\"method\" is not a string"},
         {"{\"method\":\"\",\"params\":[],\"id\":1}", "empty"},
@@ -327,9 +328,9 @@ test_reply(void **state)
 
     close(c.fd);
     run_for(f, 50);
-    assert_int_equal(rpc_server_reply(f->server, f->deferred[0].conn, f->deferred[0].id,
-                                      json_null()),
-                     -ENOENT);
+    assert_int_equal(
+        rpc_server_reply(f->server, f->deferred[0].conn, f->deferred[0].id, json_null()),
+        -ENOENT);
     assert_int_equal(stats(f).closed_peer, 1);
     assert_int_equal(stats(f).requests, 2);
     assert_int_equal(stats(f).conns, 0);
@@ -848,7 +849,8 @@ test_stats_json(void **state OVNIC_UNUSED)
 
     assert_int_equal(json_integer_value(json_object_get(j, "accepted")), 3);
     assert_int_equal(
-        json_integer_value(json_object_get(json_object_get(j, "refused"), "reserved")), 2);
+        json_integer_value(json_object_get(json_object_get(j, "refused"), "reserved")),
+        2);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(j, "closed"), "idle")), 1);
     json_decref(j);
