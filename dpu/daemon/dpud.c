@@ -937,7 +937,7 @@ status_json(struct dpud *dpud)
     if (cp) {
         uuid_to_string(ovsdb_row_uuid(cp), cp_uuid);
     }
-    return json_pack(
+    json_t *status = json_pack(
         "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s,"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
         " s:I, s:I, s:I}}",
@@ -965,6 +965,11 @@ status_json(struct dpud *dpud)
         "up_set", (json_int_t)bs.up_set, "nb_cfg_acks", (json_int_t)dpud->nbcfg.n_acks,
         "sb_connects", (json_int_t)cs_stats.connects, "sb_errors",
         (json_int_t)cs_stats.errors);
+    if (status) {
+        json_object_set_new(status, "control_socket",
+                            ctl_server_stats_to_json(dpud->ctl));
+    }
+    return status;
 }
 
 static bool

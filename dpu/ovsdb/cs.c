@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "dpu/ovsdb/datum.h"
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "dpu/ovsdb/schema.h"
 #include "shared/util/backoff.h"
 #include "shared/util/hash.h"

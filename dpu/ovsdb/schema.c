@@ -646,7 +646,7 @@ ovsdb_schema_from_file(const char *path, struct ovsdb_schema **schema,
         return ovnic_err_set(err, error, path, "cannot open schema file", NULL);
     }
     json_error_t jerr;
-    json_t *json = json_loadf(f, 0, &jerr);
+    json_t *json = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
     fclose(f);
     if (!json) {
         return ovnic_err_set(err, -EINVAL, path, "schema file is not valid JSON",

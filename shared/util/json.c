@@ -361,7 +361,7 @@ static int
 load__(const char *buf, size_t len, size_t flags, json_t **out, struct ovnic_err *err)
 {
     json_error_t jerr;
-    json_t *json = json_loadb(buf, len, flags, &jerr);
+    json_t *json = json_loadb(buf, len, flags | JSON_REJECT_DUPLICATES, &jerr);
     if (!json) {
         if (json_error_code(&jerr) == json_error_out_of_memory) {
             return ovnic_err_set(err, -ENOMEM, "JSON", "out of memory while parsing",

@@ -185,6 +185,16 @@ rpc_client_recv(struct rpc_client *c, json_t **value, uint64_t deadline,
     }
 }
 
+/* An error reply: the answer of a server that could not tell which request it
+ * answers (a refused connection, a message it could not parse) carries a null id. */
+static bool
+is_error_reply(const json_t *value)
+{
+    const json_t *error = json_object_get(value, "error");
+
+    return error && !json_is_null(error) && !json_object_get(value, "method");
+}
+
 int
 rpc_client_call(struct rpc_client *c, const char *method, json_t *params, json_t **reply,
                 struct ovnic_err *err)
@@ -193,7 +203,7 @@ rpc_client_call(struct rpc_client *c, const char *method, json_t *params, json_t
     int64_t id;
     json_t *request;
     char *text;
-    int error;
+    int send_error, error;
 
     if (!c->stream) {
         json_decref(params);
@@ -211,18 +221,24 @@ rpc_client_call(struct rpc_client *c, const char *method, json_t *params, json_t
     if (!text) {
         return ovnic_err_set(err, -ENOMEM, "rpc_client", "out of memory", "%s", method);
     }
-    error = rpc_client_send_all(c, text, strlen(text), deadline);
+    send_error = rpc_client_send_all(c, text, strlen(text), deadline);
     free(text);
-    if (error) {
+    if (send_error && send_error != -EPIPE && send_error != -ECONNRESET) {
         rpc_client_disconnect(c);
-        return ovnic_err_set(err, error, "rpc_client", "cannot send request", "%s: %s",
-                             c->remote, method);
+        return ovnic_err_set(err, send_error, "rpc_client", "cannot send request",
+                             "%s: %s", c->remote, method);
     }
+    /* After -EPIPE, a server that refused the connection may have answered first. */
     for (;;) {
         const json_t *reply_id;
         json_t *value;
 
         error = rpc_client_recv(c, &value, deadline, err);
+        if (error && send_error) {
+            rpc_client_disconnect(c);
+            return ovnic_err_set(err, send_error, "rpc_client", "cannot send request",
+                                 "%s: %s", c->remote, method);
+        }
         if (error) {
             if (error != -ETIMEDOUT) {
                 rpc_client_disconnect(c);
@@ -231,7 +247,11 @@ rpc_client_call(struct rpc_client *c, const char *method, json_t *params, json_t
                                  c->remote, method);
         }
         reply_id = json_object_get(value, "id");
-        if (json_is_integer(reply_id) && json_integer_value(reply_id) == id) {
+        if ((json_is_integer(reply_id) && json_integer_value(reply_id) == id) ||
+            (json_is_null(reply_id) && is_error_reply(value))) {
+            if (send_error) {
+                rpc_client_disconnect(c);
+            }
             *reply = value;
             return 0;
         }

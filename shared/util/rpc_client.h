@@ -1,10 +1,12 @@
 /* ovnic: a blocking JSON-RPC client over a stream (see stream.h).
  *
  * One request at a time: rpc_client_call() sends a request and waits, with poll(2),
- * for the reply that carries its id.  Values with another id (notifications, late
- * replies to requests that timed out) are read and dropped.  Messages are JSON objects
- * back to back, as OVSDB frames JSON-RPC 1.0; one reply may be at most
- * RPC_CLIENT_MAX_REPLY bytes. */
+ * for the reply that carries its id, or for an error reply with a null id (a server
+ * that refuses the connection, or cannot parse the request, answers so).  Values with
+ * another id (notifications, late replies to requests that timed out) are read and
+ * dropped.  Objects with duplicate member names are refused as malformed (-EPROTO).
+ * Messages are JSON objects back to back, as OVSDB frames JSON-RPC 1.0; one reply may be
+ * at most RPC_CLIENT_MAX_REPLY bytes. */
 #ifndef OVNIC_UTIL_RPC_CLIENT_H
 #define OVNIC_UTIL_RPC_CLIENT_H 1
 

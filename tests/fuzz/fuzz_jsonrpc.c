@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "shared/util/stream.h"
 
 /* Largest input given to the connection (well within a unix socket's buffer). */

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "dpu/ovsdb/cs.h"
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "dpu/ovsdb/schema.h"
 #include "ithelp.h"
 #include "shared/util/list.h"

@@ -265,8 +265,10 @@ test_from_buffer(void **state)
     assert_string_equal(err.message, "malformed JSON");
     assert_non_null(strstr(err.detail, "line 2, column"));
 
-    const char *bad[] = {"",    "   ",         "[1][2]",    "{\"a\":1",   "[1,]",
-                         "nul", "\"\\u0000\"", "{\"a\" 1}", "[\"\xff\"]", "01"};
+    const char *bad[] = {"", "   ", "[1][2]", "{\"a\":1", "[1,]", "nul", "\"\\u0000\"",
+                         "{\"a\" 1}", "[\"\xff\"]", "01",
+                         /* Duplicate member names, at any depth. */
+                         "{\"a\":1,\"a\":2}", "[{\"b\":{\"a\":1,\"a\":1}}]"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         ovnic_err_clear(&err);
         assert_int_equal(json_from_buffer(bad[i], strlen(bad[i]), &json, &err), -EINVAL);

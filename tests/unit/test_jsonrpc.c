@@ -1,4 +1,4 @@
-/* Unit tests for dpu/ovsdb/jsonrpc: framer, messages, connection. */
+/* Unit tests for shared/util/jsonrpc: framer, messages, connection. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "shared/util/poll.h"
 #include "shared/util/stream.h"
 #include "shared/util/util.h"
@@ -204,6 +204,9 @@ test_framer_invalid(void **state)
     expect_invalid("{\"a\":\"\\u0000\"}", "NUL in string");
     expect_invalid("{\"a\":1}]", "stray bracket after a value");
     expect_invalid("{\"a\":99999999999999999999999}", "integer overflow");
+    expect_invalid("{\"method\":\"status\",\"method\":\"exit\",\"params\":[],\"id\":1}",
+                   "duplicate key");
+    expect_invalid("{\"params\":[{\"a\":1,\"a\":2}]}", "nested duplicate key");
 
     /* A failed framer refuses input until reset, then works again. */
     struct ovnic_err err = {0};

@@ -192,6 +192,40 @@ test_garbage(void **state)
     assert_null(reply);
 }
 
+/* A reply with duplicate member names is malformed: which "result" would count? */
+static void
+test_duplicate_keys(void **state)
+{
+    struct fixture *f = *state;
+    json_t *reply = NULL;
+
+    connect_client(f, 10000);
+    server_write(f, "{\"id\":1,\"result\":1,\"result\":2,\"error\":null}");
+    assert_int_equal(rpc_client_call(f->client, "x", NULL, &reply, NULL), -EPROTO);
+    assert_null(reply);
+    assert_false(rpc_client_is_connected(f->client));
+}
+
+/* A server that refuses the connection answers with a null id, then closes it, maybe
+ * before reading the request: that answer is the reply, even after -EPIPE. */
+static void
+test_refused(void **state)
+{
+    struct fixture *f = *state;
+    json_t *reply = NULL;
+
+    connect_client(f, 10000);
+    server_write(f, "{\"id\":null,\"result\":null,"
+                    "\"error\":{\"error\":\"too many connections\",\"code\":-16}}");
+    stream_close(f->server);
+    f->server = NULL;
+    assert_int_equal(rpc_client_call(f->client, "x", NULL, &reply, NULL), 0);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(reply, "error"), "code")),
+        -EBUSY);
+    json_decref(reply);
+}
+
 static void
 test_peer_close(void **state)
 {
@@ -233,6 +267,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
 

@@ -79,7 +79,7 @@ ovnicctl_dpud_call(const char *path, const char *method, json_t *args, int timeo
     char *buf = NULL;
     size_t len = 0, off = 0, cap = 0;
     json_t *reply = NULL;
-    int fd, error = 0;
+    int fd, error = 0, send_error = 0;
 
     json_decref(req);
     if (!text) {
@@ -100,6 +100,11 @@ ovnicctl_dpud_call(const char *path, const char *method, json_t *args, int timeo
             if ((error = wait_fd(fd, POLLOUT, deadline))) {
                 goto out;
             }
+        } else if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            /* A daemon that refuses the connection answers, then closes it before
+             * reading the request: its answer may be waiting. */
+            send_error = -errno;
+            break;
         } else if (n < 0 && errno != EINTR) {
             error = -errno;
             goto out;
@@ -128,10 +133,10 @@ ovnicctl_dpud_call(const char *path, const char *method, json_t *args, int timeo
         }
         n = recv(fd, buf + len, cap - len, 0);
         if (n == 0) {
-            error = -ECONNRESET;
+            error = send_error ? send_error : -ECONNRESET;
             goto out;
         } else if (n < 0 && errno != EINTR && errno != EAGAIN) {
-            error = -errno;
+            error = send_error ? send_error : -errno;
             goto out;
         } else if (n > 0) {
             len += n;
@@ -289,7 +294,10 @@ ovnicctl_dpud_report(const char *path, const char *target, int error, char *errm
 {
     int status;
 
-    if (errmsg) {
+    if (errmsg && error == -EBUSY) {
+        status =
+            ovnicctl_error("%s: %s refused the connection: %s", path, target, errmsg);
+    } else if (errmsg) {
         status = ovnicctl_error("%s: %s", path, errmsg);
     } else if (error == -ENOENT || error == -ECONNREFUSED) {
         status = ovnicctl_error("%s: cannot connect to %s: %s (is ovnic-dpud running?)",
@@ -347,6 +355,34 @@ finish(struct dpud_opts *o, int status)
     return status;
 }
 
+/* The control socket's counters, nested objects flattened: "  closed.idle: 0". */
+static void
+print_control_socket(const json_t *ctl)
+{
+    const char *key, *key2;
+    json_t *v, *v2;
+
+    if (!json_is_object(ctl)) {
+        return;
+    }
+    printf("control_socket:\n");
+    json_object_foreach((json_t *)ctl, key, v)
+    {
+        if (json_is_object(v)) {
+            json_object_foreach(v, key2, v2)
+            {
+                printf("  %s.%s: ", key, key2);
+                ovnicctl_print_value(v2);
+                putchar('\n');
+            }
+        } else {
+            printf("  %s: ", key);
+            ovnicctl_print_value(v);
+            putchar('\n');
+        }
+    }
+}
+
 static int
 run_status(int argc, char *argv[])
 {
@@ -399,6 +435,7 @@ run_status(int argc, char *argv[])
                 ovnicctl_print_value(v);
                 putchar('\n');
             }
+            print_control_socket(json_object_get(result, "control_socket"));
         }
     }
     json_decref(result);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "ovnicctl.h"
 #include "shared/util/json.h"
 #include "shared/util/poll.h"
@@ -371,7 +371,7 @@ run_command(struct nicsim_conn *c, int argc, char *argv[])
         }
         method = argv[1];
         if (argc == 3) {
-            arg = json_loads(argv[2], 0, NULL);
+            arg = json_loads(argv[2], JSON_REJECT_DUPLICATES, NULL);
             if (!json_is_object(arg)) {
                 json_decref(arg);
                 return ovnicctl_usage_error("nicsim", "'%s' is not a JSON object",

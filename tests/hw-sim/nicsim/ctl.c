@@ -6,12 +6,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dpu/ovsdb/jsonrpc.h"
+#include "shared/util/jsonrpc.h"
 #include "offload/esw_wire.h"
 #include "shared/util/json.h"
 #include "shared/util/log.h"
 #include "shared/util/poll.h"
-#include "shared/util/stream.h"
+#include "shared/util/rpc_server.h"
 #include "tests/hw-sim/eswitch/eswitch.h"
 #include "tests/hw-sim/nicsim/ctl_client.h"
 #include "tests/hw-sim/nicsim/flash.h"
@@ -20,15 +20,7 @@
 OVNIC_LOG_MODULE(nicsim_ctl);
 
 #define CTL_MAX_MSG ((size_t)16 << 20)
-#define CTL_MAX_CONNS 64
 #define BULK_MAX 4096
-
-struct ctl_conn {
-    struct ovnic_list node; /* In 'ns->conns'. */
-    struct nicsim *ns;
-    struct jsonrpc *rpc;
-    int fd;
-};
 
 typedef int (*ctl_method_fn)(struct nicsim *ns, const json_t *arg, json_t **result,
                              struct esw_error *error);
@@ -446,6 +438,12 @@ m_status(struct nicsim *ns, const json_t *arg, json_t **result, struct esw_error
         nicsim_sysfs_pf_dir(ns->sysfs), "memif_dir", ns->memif_dir, "name", ns->opts.name,
         "flash_powered", nicsim_flash_is_powered(ns->flash), "rules",
         (json_int_t)eswitch_rule_count(ns->esw));
+    if (*result) {
+        struct rpc_server_stats stats;
+
+        rpc_server_get_stats(ns->ctl, &stats);
+        json_object_set_new(*result, "control_socket", rpc_server_stats_to_json(&stats));
+    }
     return 0;
 }
 
@@ -785,7 +783,7 @@ static const struct {
 };
 
 static struct jsonrpc_msg *
-handle_request(struct nicsim *ns, const struct jsonrpc_msg *req)
+handle_request(struct nicsim *ns, const struct rpc_server_request *req)
 {
     static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(30, 10);
     const json_t *arg = json_array_get(req->params, 0);
@@ -833,121 +831,39 @@ handle_request(struct nicsim *ns, const struct jsonrpc_msg *req)
     return jsonrpc_msg_create_reply(result, req->id);
 }
 
+/* Every request is answered at once. */
 static void
-conn_close(struct ctl_conn *conn)
+request_cb(void *aux, uint64_t conn, const struct rpc_server_request *req)
 {
-    poll_loop_fd_remove(conn->ns->loop, conn->fd);
-    ovnic_list_remove(&conn->node);
-    jsonrpc_close(conn->rpc);
-    free(conn);
-}
-
-static void
-conn_cb(struct poll_loop *loop, int fd, uint32_t events, void *aux)
-{
-    static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(30, 10);
-    struct ctl_conn *conn = aux;
-    struct ovnic_err err = {0};
-    int rc;
-
-    rc = jsonrpc_run(conn->rpc);
-    while (!rc) {
-        struct jsonrpc_msg *msg;
-
-        rc = jsonrpc_recv(conn->rpc, &msg, &err);
-        if (rc) {
-            break;
-        }
-        if (msg->type == JSONRPC_REQUEST) {
-            rc = jsonrpc_send(conn->rpc, handle_request(conn->ns, msg));
-        }
-        jsonrpc_msg_destroy(msg);
-        if (!rc) {
-            rc = jsonrpc_run(conn->rpc);
-        }
-    }
-    if (rc != -EAGAIN) {
-        if (rc != -EPIPE) {
-            char text[256];
-
-            OLOG_WARN_RL(&rl, "control connection dropped: %s",
-                         ovnic_err_format(&err, text, sizeof text));
-        }
-        conn_close(conn);
-        return;
-    }
-    poll_loop_fd_modify(loop, conn->fd, jsonrpc_poll_events(conn->rpc));
-}
-
-static void
-accept_cb(struct poll_loop *loop, int fd, uint32_t events, void *aux)
-{
-    static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 5);
     struct nicsim *ns = aux;
-    struct stream *stream;
 
-    while (!pstream_accept(ns->ctl, &stream)) {
-        struct ctl_conn *conn;
-
-        if (ovnic_list_size(&ns->conns) >= CTL_MAX_CONNS) {
-            OLOG_WARN_RL(&rl, "too many control connections: refusing one");
-            stream_close(stream);
-            continue;
-        }
-        conn = calloc(1, sizeof *conn);
-        if (!conn) {
-            stream_close(stream);
-            continue;
-        }
-        conn->ns = ns;
-        conn->fd = stream_fd(stream);
-        if (jsonrpc_open(stream, CTL_MAX_MSG, &conn->rpc)) {
-            free(conn);
-            continue;
-        }
-        if (poll_loop_fd_add(loop, conn->fd, OVNIC_POLL_IN, conn_cb, conn)) {
-            jsonrpc_close(conn->rpc);
-            free(conn);
-            continue;
-        }
-        ovnic_list_push_back(&ns->conns, &conn->node);
-    }
+    rpc_server_send(ns->ctl, conn, handle_request(ns, req));
 }
 
 int
 nicsim_ctl_open(struct nicsim *ns, struct ovnic_err *err)
 {
+    struct rpc_server_settings settings;
     char name[PATH_MAX + 8];
-    int rc;
 
-    ovnic_list_init(&ns->conns);
+    rpc_server_settings_default(&settings);
+    settings.name = "nicsim control socket";
+    settings.max_msg = CTL_MAX_MSG;
+    /* ovnic-dpud's eSwitch backend keeps one connection open for as long as it runs,
+     * and may leave it quiet for any time: no idle timeout. */
+    settings.idle_timeout_ms = 0;
+    /* A batch of rules comes as one message of up to CTL_MAX_MSG, whose answer may be
+     * as large. */
+    settings.backlog_max = CTL_MAX_MSG;
     snprintf(name, sizeof name, "punix:%s", ns->ctl_path);
     unlink(ns->ctl_path);
-    rc = pstream_open(name, NULL, &ns->ctl, err);
-    if (rc) {
-        return rc;
-    }
-    rc = poll_loop_fd_add(ns->loop, pstream_fd(ns->ctl), OVNIC_POLL_IN, accept_cb, ns);
-    if (rc) {
-        pstream_close(ns->ctl);
-        ns->ctl = NULL;
-        return ovnic_err_set(err, rc, "control", "cannot watch the socket", NULL);
-    }
-    return 0;
+    return rpc_server_create(ns->loop, name, NULL, &settings, request_cb, ns, &ns->ctl,
+                             err);
 }
 
 void
 nicsim_ctl_close(struct nicsim *ns)
 {
-    struct ctl_conn *conn, *next;
-
-    if (!ns->ctl) {
-        return;
-    }
-    LIST_FOR_EACH_SAFE (conn, next, node, &ns->conns) {
-        conn_close(conn);
-    }
-    poll_loop_fd_remove(ns->loop, pstream_fd(ns->ctl));
-    pstream_close(ns->ctl);
+    rpc_server_destroy(ns->ctl);
     ns->ctl = NULL;
 }

@@ -60,6 +60,9 @@ reply_error(const json_t *error, struct ovnic_err *err)
     } else if (json_is_object(error)) {
         json_get_string_opt(error, "error", &text, NULL);
         json_get_string_opt(error, "details", &details, NULL);
+        /* The server's own errors (a refused connection, a malformed request) carry
+         * "code" rather than "errno". */
+        json_get_int_opt(error, "code", &code, NULL);
         json_get_int_opt(error, "errno", &code, NULL);
         if (code >= 0 || code < -4095) {
             code = -EIO;

@@ -510,7 +510,6 @@ main(int argc, char *argv[])
     ns->host_netns_fd = -1;
     ns->signal_fd = -1;
     nicsim_faults_init(&ns->faults);
-    ovnic_list_init(&ns->conns);
 
     if (ns->opts.log_file) {
         if (ovnic_log_open_file(ns->opts.log_file)) {

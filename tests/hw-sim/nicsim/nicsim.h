@@ -24,7 +24,7 @@ struct eswitch;
 struct eswitch_result;
 struct nicsim_flash;
 struct poll_loop;
-struct pstream;
+struct rpc_server;
 struct rte_mbuf;
 struct rte_mempool;
 
@@ -130,8 +130,7 @@ struct nicsim {
     struct nicsim_sysfs *sysfs;
 
     struct poll_loop *loop;
-    struct pstream *ctl;
-    struct ovnic_list conns;
+    struct rpc_server *ctl; /* The control socket (ctl.c). */
     int signal_fd;
     bool exiting;
 

@@ -14,8 +14,8 @@
  * - A connection over a 'struct stream', with an output queue.  It does not touch the
  *   poll loop: the owner watches jsonrpc_fd() for jsonrpc_poll_events() and calls
  *   jsonrpc_run() and jsonrpc_recv() when it is ready. */
-#ifndef OVNIC_OVSDB_JSONRPC_H
-#define OVNIC_OVSDB_JSONRPC_H 1
+#ifndef OVNIC_UTIL_JSONRPC_H
+#define OVNIC_UTIL_JSONRPC_H 1
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -64,7 +64,8 @@ bool jsonrpc_framer_is_partial(const struct jsonrpc_framer *framer);
  *
  * Returns 0, or on failure (out-parameters untouched, framer unusable until
  * jsonrpc_framer_reset()):
- *   -EPROTO   a top-level value that is not an object, or invalid JSON;
+ *   -EPROTO   a top-level value that is not an object, or invalid JSON (an object
+ *             with two members of the same name included);
  *   -EMSGSIZE a value longer than the limit;
  *   -ENOMEM. */
 int jsonrpc_framer_feed(struct jsonrpc_framer *framer, const void *data, size_t n,
@@ -174,12 +175,29 @@ int jsonrpc_send_raw(struct jsonrpc *rpc, const void *data, size_t len);
  *   -ENOMEM, or a negative errno from the stream. */
 int jsonrpc_recv(struct jsonrpc *rpc, struct jsonrpc_msg **msg, struct ovnic_err *err);
 
+/** Like jsonrpc_recv(), but stops after framing: stores the received JSON object in
+ * '*json' (caller owns; json_decref()) without checking that it is a JSON-RPC message,
+ * for a caller that answers malformed messages itself.  Returns as jsonrpc_recv(),
+ * except that a well-framed object is never -EPROTO, and that after a framing error
+ * (-EPROTO, -EMSGSIZE) output still works, so that the caller can answer with an
+ * error before closing; receiving keeps failing. */
+int jsonrpc_recv_json(struct jsonrpc *rpc, json_t **json, struct ovnic_err *err);
+
 /** True if jsonrpc_recv() has received bytes that it has not framed yet, so it may
  * return a message without the fd becoming readable. */
 bool jsonrpc_has_input(const struct jsonrpc *rpc);
 
+/** True if part of a message has been received: the framer holds the beginning of
+ * a value whose end has not arrived. */
+bool jsonrpc_is_receiving(const struct jsonrpc *rpc);
+
 /** The OVNIC_POLL_IN/OVNIC_POLL_OUT events to watch on jsonrpc_fd(). */
 uint32_t jsonrpc_poll_events(const struct jsonrpc *rpc);
+
+/** The events to watch on jsonrpc_fd() so that queued output progresses, for an owner
+ * that does not want to receive now (OVNIC_POLL_IN only when the stream needs it to
+ * send, as TLS may).  0 once broken. */
+uint32_t jsonrpc_poll_events_send(const struct jsonrpc *rpc);
 
 int jsonrpc_fd(const struct jsonrpc *rpc);
 
@@ -189,10 +207,18 @@ size_t jsonrpc_backlog(const struct jsonrpc *rpc);
 /** time_msec() when bytes were last received (or the connection was opened). */
 uint64_t jsonrpc_last_rx_msec(const struct jsonrpc *rpc);
 
+/** time_msec() when bytes were last sent, or when output was queued on an empty
+ * queue, whichever is later (or the connection was opened): how long queued output
+ * has made no progress is time_msec() minus this, while jsonrpc_backlog() > 0. */
+uint64_t jsonrpc_last_tx_msec(const struct jsonrpc *rpc);
+
+/** The stream (borrowed; valid until jsonrpc_close()), e.g. for stream_fd(). */
+struct stream *jsonrpc_stream(const struct jsonrpc *rpc);
+
 /** The stream's name.  Valid until jsonrpc_close(). */
 const char *jsonrpc_name(const struct jsonrpc *rpc);
 
 /** The error that broke the connection, or 0. */
 int jsonrpc_status(const struct jsonrpc *rpc);
 
-#endif /* OVNIC_OVSDB_JSONRPC_H */
+#endif /* OVNIC_UTIL_JSONRPC_H */

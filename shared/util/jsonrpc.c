@@ -1,5 +1,5 @@
-/* ovnic: JSON-RPC 1.0 framing, messages and connections for OVSDB. */
-#include "dpu/ovsdb/jsonrpc.h"
+/* ovnic: JSON-RPC 1.0 framing, messages and connections (see jsonrpc.h). */
+#include "shared/util/jsonrpc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -112,7 +112,7 @@ framer_parse__(struct jsonrpc_framer *framer, const char *text, size_t len,
                json_t **value, struct ovnic_err *err)
 {
     json_error_t jerr;
-    json_t *json = json_loadb(text, len, 0, &jerr);
+    json_t *json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json) {
         if (json_error_code(&jerr) == json_error_out_of_memory) {
             return framer_fail__(framer, err, -ENOMEM, "out of memory parsing JSON", "");
@@ -467,13 +467,15 @@ jsonrpc_msg_is_unknown_method(const struct jsonrpc_msg *msg)
 struct jsonrpc {
     struct stream *stream;
     bool connected;
-    int status; /* Negative errno that broke the connection, or 0. */
+    int status;    /* Negative errno that broke the connection, or 0. */
+    int rx_status; /* Negative errno that broke framing (output still works), or 0. */
 
     struct jsonrpc_framer framer;
     unsigned char *rx; /* JSONRPC_RX_SIZE bytes. */
     size_t rx_ofs;     /* First byte of 'rx' not fed to the framer. */
     size_t rx_len;     /* Bytes in 'rx'. */
     uint64_t last_rx_ms;
+    uint64_t last_tx_ms;
 
     char *tx; /* Queued output, bytes 'tx_ofs' to 'tx_len'. */
     size_t tx_ofs;
@@ -494,7 +496,7 @@ jsonrpc_open(struct stream *stream, size_t max_msg_size, struct jsonrpc **rpcp)
     }
     rpc->stream = stream;
     rpc->rx = rx;
-    rpc->last_rx_ms = time_msec();
+    rpc->last_rx_ms = rpc->last_tx_ms = time_msec();
     jsonrpc_framer_init(&rpc->framer, max_msg_size);
     *rpcp = rpc;
     return 0;
@@ -526,6 +528,7 @@ jsonrpc_flush__(struct jsonrpc *rpc)
             return rpc->status;
         }
         rpc->tx_ofs += (size_t)n;
+        rpc->last_tx_ms = time_msec();
     }
     if (rpc->tx_ofs == rpc->tx_len) {
         rpc->tx_ofs = rpc->tx_len = 0;
@@ -565,6 +568,9 @@ jsonrpc_send_raw(struct jsonrpc *rpc, const void *data, size_t len)
 {
     if (rpc->status) {
         return rpc->status;
+    }
+    if (rpc->tx_len == rpc->tx_ofs) {
+        rpc->last_tx_ms = time_msec();
     }
     if (rpc->tx_len + len > rpc->tx_cap) {
         if (rpc->tx_ofs) {
@@ -611,11 +617,11 @@ jsonrpc_send(struct jsonrpc *rpc, struct jsonrpc_msg *msg)
 }
 
 int
-jsonrpc_recv(struct jsonrpc *rpc, struct jsonrpc_msg **msg, struct ovnic_err *err)
+jsonrpc_recv_json(struct jsonrpc *rpc, json_t **jsonp, struct ovnic_err *err)
 {
-    if (rpc->status) {
-        return ovnic_err_set(err, rpc->status, jsonrpc_name(rpc), "connection is broken",
-                             NULL);
+    if (rpc->status || rpc->rx_status) {
+        return ovnic_err_set(err, rpc->status ? rpc->status : rpc->rx_status,
+                             jsonrpc_name(rpc), "connection is broken", NULL);
     }
     if (!rpc->connected) {
         int error = jsonrpc_run(rpc);
@@ -635,18 +641,14 @@ jsonrpc_recv(struct jsonrpc *rpc, struct jsonrpc_msg **msg, struct ovnic_err *er
             int error = jsonrpc_framer_feed(&rpc->framer, rpc->rx + rpc->rx_ofs,
                                             rpc->rx_len - rpc->rx_ofs, &used, &json, err);
             if (error) {
-                rpc->status = error;
+                rpc->rx_status = error;
                 return error;
             }
             rpc->rx_ofs += used;
             if (json) {
                 jsonrpc_log_json__("received", jsonrpc_name(rpc), json);
-                error = jsonrpc_msg_from_json(json, msg, err);
-                json_decref(json);
-                if (error) {
-                    rpc->status = error;
-                }
-                return error;
+                *jsonp = json;
+                return 0;
             }
             continue;
         }
@@ -656,13 +658,15 @@ jsonrpc_recv(struct jsonrpc *rpc, struct jsonrpc_msg **msg, struct ovnic_err *er
             return -EAGAIN;
         }
         if (n == 0) {
+            /* Only the receiving side is over: output may still reach a peer that
+             * has half-closed the connection. */
             if (jsonrpc_framer_is_partial(&rpc->framer)) {
-                rpc->status = -EPROTO;
+                rpc->rx_status = -EPROTO;
                 return ovnic_err_set(err, -EPROTO, jsonrpc_name(rpc),
                                      "connection closed in the middle of a message",
                                      NULL);
             }
-            rpc->status = -EPIPE;
+            rpc->rx_status = -EPIPE;
             return ovnic_err_set(err, -EPIPE, jsonrpc_name(rpc),
                                  "connection closed by peer", NULL);
         }
@@ -677,10 +681,30 @@ jsonrpc_recv(struct jsonrpc *rpc, struct jsonrpc_msg **msg, struct ovnic_err *er
     }
 }
 
+int
+jsonrpc_recv(struct jsonrpc *rpc, struct jsonrpc_msg **msg, struct ovnic_err *err)
+{
+    json_t *json;
+    int error = jsonrpc_recv_json(rpc, &json, err);
+
+    if (error) {
+        if (error != -EAGAIN && !rpc->status) {
+            rpc->status = error;
+        }
+        return error;
+    }
+    error = jsonrpc_msg_from_json(json, msg, err);
+    json_decref(json);
+    if (error) {
+        rpc->status = error;
+    }
+    return error;
+}
+
 bool
 jsonrpc_has_input(const struct jsonrpc *rpc)
 {
-    return !rpc->status && rpc->rx_ofs < rpc->rx_len;
+    return !rpc->status && !rpc->rx_status && rpc->rx_ofs < rpc->rx_len;
 }
 
 uint32_t
@@ -695,6 +719,22 @@ jsonrpc_poll_events(const struct jsonrpc *rpc)
         events |= OVNIC_POLL_IN;
     }
     return events;
+}
+
+bool
+jsonrpc_is_receiving(const struct jsonrpc *rpc)
+{
+    return jsonrpc_framer_is_partial(&rpc->framer);
+}
+
+uint32_t
+jsonrpc_poll_events_send(const struct jsonrpc *rpc)
+{
+    if (rpc->status) {
+        return 0;
+    }
+    bool want_send = !rpc->connected || rpc->tx_len > rpc->tx_ofs;
+    return want_send ? stream_poll_events(rpc->stream, true) : 0;
 }
 
 int
@@ -713,6 +753,18 @@ uint64_t
 jsonrpc_last_rx_msec(const struct jsonrpc *rpc)
 {
     return rpc->last_rx_ms;
+}
+
+uint64_t
+jsonrpc_last_tx_msec(const struct jsonrpc *rpc)
+{
+    return rpc->last_tx_ms;
+}
+
+struct stream *
+jsonrpc_stream(const struct jsonrpc *rpc)
+{
+    return rpc->stream;
 }
 
 const char *
