@@ -102,15 +102,6 @@ struct lflow_engine {
     struct lflow_engine_stats stats;
 };
 
-static uint64_t
-time_usec(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* ---- Sets of uuids and names ---- */
 
 static struct uuid_node *

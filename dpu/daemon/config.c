@@ -577,7 +577,7 @@ static void
 print_help(void)
 {
     printf("ovnic-dpud: OVN chassis control plane of an ovnic DPU\n"
-           "Usage: ovnic-dpud [--config=FILE] [--KEY=VALUE...] [--detach]\n"
+           "Usage: ovnic-dpud [--config=FILE] [--KEY=VALUE...] [--detach] [--replace]\n"
            "\n"
            "Every configuration key can be given in FILE as 'KEY = VALUE' or on the\n"
            "command line as --KEY=VALUE (which wins):\n");
@@ -587,6 +587,8 @@ print_help(void)
     printf("\nOther options:\n"
            "  --config=FILE        read configuration keys from FILE\n"
            "  --detach             run in the background once ready\n"
+           "  --replace            take over from the ovnic-dpud running on the same\n"
+           "                       rundir: start DPDK first, then make it exit\n"
            "  -h, --help           show this help\n"
            "  -V, --version        show the version\n"
            "\nWith datapath = none, flows are considered installed as soon as a port\n"
@@ -645,6 +647,9 @@ dpud_config_parse(struct dpud_config *config, int argc, char *argv[], char *errb
             continue;
         } else if (!strcmp(arg, "--detach")) {
             config->detach = true;
+            continue;
+        } else if (!strcmp(arg, "--replace")) {
+            config->replace = true;
             continue;
         } else if (strncmp(arg, "--", 2) || !arg[2]) {
             set_error(errbuf, errlen, "unexpected argument '%s'", arg);

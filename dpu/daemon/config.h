@@ -54,7 +54,8 @@ struct dpud_config {
     uint32_t idle_max_us;      /* Default 0 (the vswitch's default). */
     uint32_t n_mbufs;          /* Default 0 (the vswitch's default). */
 
-    bool detach; /* Command line only. */
+    bool detach;  /* Command line only. */
+    bool replace; /* Command line only: take over from a running daemon. */
 };
 
 /** The devargs of representor 'name' from the configuration ("representor-devargs"

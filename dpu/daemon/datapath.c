@@ -106,38 +106,59 @@ provider_network(const char *mappings)
     return strndup(mappings, n);
 }
 
-int
-dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
-               struct ovnic_err *err)
+/* The vswitch configuration of 'config', with 'aux' for its callbacks; '*uplink' and
+ * '*network' receive strings it points to, which the caller frees. */
+static struct vswitch_config
+vswitch_config_of(const struct dpud_config *config, void *aux, char **uplink,
+                  char **network)
 {
-    struct dpud_dp *dp = calloc(1, sizeof *dp);
-    char *uplink = dpud_config_uplink_devargs(config);
-    char *network = provider_network(config->bridge_mappings);
-    int error;
-
-    if (!dp) {
-        free(uplink);
-        free(network);
-        return -ENOMEM;
-    }
-    dp->config = config;
+    *uplink = dpud_config_uplink_devargs(config);
+    *network = provider_network(config->bridge_mappings);
     struct vswitch_config vc = {
         .chassis = config->system_id,
         .eal_args = config->dpdk_args,
         .idle_min_us = config->idle_min_us,
         .idle_max_us = config->idle_max_us,
         .n_mbufs = config->n_mbufs,
-        .uplink_devargs = uplink,
+        .uplink_devargs = *uplink,
         .uplink_mac = config->uplink_mac,
         .encap_ip = config->encap_ips ? config->encap_ips[0] : NULL,
         .encap_plen = config->encap_prefix_len,
         .underlay_gateway = config->underlay_gateway,
         .underlay_mtu = config->underlay_mtu,
-        .provider_network = network,
+        .provider_network = *network,
         .mac_binding_cb = mac_binding_cb,
         .svc_status_cb = svc_status_cb,
-        .aux = dp,
+        .aux = aux,
     };
+    return vc;
+}
+
+int
+dpud_dp_prepare(const struct dpud_config *config, struct ovnic_err *err)
+{
+    char *uplink, *network;
+    struct vswitch_config vc = vswitch_config_of(config, NULL, &uplink, &network);
+    int error = vswitch_prepare(&vc, err);
+
+    free(uplink);
+    free(network);
+    return error;
+}
+
+int
+dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
+               struct ovnic_err *err)
+{
+    struct dpud_dp *dp = calloc(1, sizeof *dp);
+    char *uplink, *network;
+    int error;
+
+    if (!dp) {
+        return -ENOMEM;
+    }
+    dp->config = config;
+    struct vswitch_config vc = vswitch_config_of(config, dp, &uplink, &network);
     error = vswitch_create(&vc, &dp->vs, err);
     free(uplink);
     free(network);
@@ -667,6 +688,13 @@ dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args, json_t *
 }
 
 #else /* !OVNIC_DPUD_VSWITCH */
+
+int
+dpud_dp_prepare(const struct dpud_config *config OVNIC_UNUSED, struct ovnic_err *err)
+{
+    return ovnic_err_set(err, -EOPNOTSUPP,
+                         "datapath = dpdk: ovnic-dpud was built without DPDK");
+}
 
 int
 dpud_dp_create(const struct dpud_config *config OVNIC_UNUSED,

@@ -38,6 +38,10 @@ struct dpud_mac_binding {
 int dpud_dp_create(const struct dpud_config *config, struct dpud_dp **dpp,
                    struct ovnic_err *err);
 
+/** Starts what dpud_dp_create() with the same 'config' needs before any port: DPDK
+ * and its packet buffers (vswitch_prepare()).  Errors as dpud_dp_create(). */
+int dpud_dp_prepare(const struct dpud_config *config, struct ovnic_err *err);
+
 /** Stops the datapath.  NULL is a no-op. */
 void dpud_dp_destroy(struct dpud_dp *dp);
 

@@ -13,14 +13,21 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "datapath.h"
 #include "dpud.h"
 #include "shared/util/log.h"
 #include "shared/util/poll.h"
+#include "shared/util/rpc_client.h"
+#include "shared/util/util.h"
 
 OVNIC_LOG_MODULE(dpud_main);
 
 /* How long the replies to "exit" may take to drain before the process ends. */
 #define FLUSH_TIMEOUT_MS 1000
+
+/* --replace: how long the daemon replaced may take to answer and to exit. */
+#define REPLACE_CALL_TIMEOUT_MS 5000
+#define REPLACE_EXIT_TIMEOUT_MS 10000
 
 struct process {
     int sig_fd;
@@ -80,8 +87,91 @@ pidfile_open(struct process *proc, char *errbuf, size_t errlen)
         close(fd);
         return -EBUSY;
     }
+    /* The daemon that held the lock unlinks the file as it exits: a lock on a file
+     * that is no longer at the path locks nothing. */
+    struct stat held, named;
+    if (fstat(fd, &held) || stat(proc->pid_path, &named) || held.st_dev != named.st_dev ||
+        held.st_ino != named.st_ino) {
+        close(fd);
+        return -EAGAIN;
+    }
     proc->pid_fd = fd;
     return 0;
+}
+
+/* Opens and locks the pidfile, trying again while another process replaces it. */
+static int
+pidfile_acquire(struct process *proc, char *errbuf, size_t errlen)
+{
+    int error;
+
+    for (int i = 0; i < 100; i++) {
+        error = pidfile_open(proc, errbuf, errlen);
+        if (error != -EAGAIN) {
+            return error;
+        }
+    }
+    snprintf(errbuf, errlen, "pidfile %s keeps being replaced", proc->pid_path);
+    return -EBUSY;
+}
+
+/* --replace: asks the daemon that holds the pidfile to exit for a restart (keeping
+ * its SB rows, as "ovnicctl dpud exit --restart"), then waits until the pidfile is
+ * ours. */
+static int
+replace_running(struct process *proc, const struct dpud_config *config, char *errbuf,
+                size_t errlen)
+{
+    char *ctl = dpud_config_ctl_path(config);
+    char *remote = NULL;
+    struct rpc_client *client = NULL;
+    struct ovnic_err err = {0};
+    json_t *reply = NULL;
+    int error;
+
+    if (!ctl || asprintf(&remote, "unix:%s", ctl) < 0) {
+        free(ctl);
+        snprintf(errbuf, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    error = rpc_client_open(remote, REPLACE_CALL_TIMEOUT_MS, &client, &err);
+    if (!error) {
+        error = rpc_client_call(client, "exit", json_pack("[{s:b}]", "restart", 1),
+                                &reply, &err);
+    }
+    if (error) {
+        char e[256];
+        snprintf(errbuf, errlen,
+                 "--replace: cannot ask the running daemon to exit (%s): %s", ctl,
+                 ovnic_err_is_set(&err) ? ovnic_err_format(&err, e, sizeof e)
+                                        : strerror(-error));
+    } else if (json_object_get(reply, "error") &&
+               !json_is_null(json_object_get(reply, "error"))) {
+        char *text = json_dumps(json_object_get(reply, "error"), JSON_COMPACT);
+        snprintf(errbuf, errlen, "--replace: the running daemon refused to exit: %s",
+                 text ? text : "?");
+        free(text);
+        error = -EPERM;
+    }
+    json_decref(reply);
+    rpc_client_close(client);
+    free(remote);
+    free(ctl);
+    if (error) {
+        return error;
+    }
+
+    uint64_t deadline = time_msec() + REPLACE_EXIT_TIMEOUT_MS;
+    while ((error = pidfile_acquire(proc, errbuf, errlen)) == -EBUSY) {
+        if (time_msec() >= deadline) {
+            size_t n = strlen(errbuf);
+            snprintf(errbuf + n, errlen - n, ": did not exit within %d s",
+                     REPLACE_EXIT_TIMEOUT_MS / 1000);
+            return error;
+        }
+        usleep(1000);
+    }
+    return error;
 }
 
 static int
@@ -221,13 +311,38 @@ main(int argc, char *argv[])
         goto out;
     }
     proc.pid_path = dpud_config_pid_path(&config);
-    if (!proc.pid_path || pidfile_open(&proc, errbuf, sizeof errbuf)) {
-        fprintf(stderr, "ovnic-dpud: %s\n", proc.pid_path ? errbuf : "out of memory");
+    if (!proc.pid_path) {
+        fprintf(stderr, "ovnic-dpud: out of memory\n");
+        goto out;
+    }
+    error = pidfile_acquire(&proc, errbuf, sizeof errbuf);
+    bool replacing = error == -EBUSY && config.replace;
+    if (error && !replacing) {
+        fprintf(stderr, "ovnic-dpud: %s\n", errbuf);
         goto out;
     }
     if (config.detach && (error = detach_start(&ready_fd))) {
         fprintf(stderr, "ovnic-dpud: cannot detach: %s\n", strerror(-error));
         goto out;
+    }
+    if (replacing) {
+        /* What takes time and needs nothing the running daemon holds happens while it
+         * still forwards: DPDK's start and its packet buffers. */
+        uint64_t t0 = time_msec();
+        if (config.dpdk && (error = dpud_dp_prepare(&config, &err))) {
+            fprintf(stderr, "ovnic-dpud: %s\n",
+                    ovnic_err_is_set(&err) ? ovnic_err_format(&err, errbuf, sizeof errbuf)
+                                           : strerror(-error));
+            goto out;
+        }
+        uint64_t t1 = time_msec();
+        if (replace_running(&proc, &config, errbuf, sizeof errbuf)) {
+            fprintf(stderr, "ovnic-dpud: %s\n", errbuf);
+            goto out;
+        }
+        OLOG_INFO(
+            "replacing the running daemon: prepared in %llu ms, it exited in %llu ms",
+            (unsigned long long)(t1 - t0), (unsigned long long)(time_msec() - t1));
     }
     if ((error = pidfile_write(&proc))) {
         fprintf(stderr, "ovnic-dpud: cannot write pidfile %s: %s\n", proc.pid_path,

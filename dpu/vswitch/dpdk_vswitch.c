@@ -74,6 +74,9 @@ default_eal_args(void)
 static pthread_mutex_t eal_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int eal_state; /* 0: not started, 1: running, < 0: failed (errno). */
 static unsigned int pool_serial;
+/* The mbuf pool that vswitch_prepare() created for the next vswitch_create(), under
+ * eal_mutex. */
+static struct rte_mempool *prepared_pool;
 
 /* "(0-1)" or "(2,5)": the CPUs this thread may run on. */
 static void
@@ -647,22 +650,91 @@ config_copy(struct vswitch *vs, const struct vswitch_config *cfg, struct ovnic_e
     return 0;
 }
 
-int
-vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
-               struct ovnic_err *err)
+static struct vswitch *
+vs_alloc(void)
 {
     struct vswitch *vs = calloc(1, sizeof *vs);
+
+    if (vs) {
+        ovnic_list_init(&vs->retired);
+        pthread_mutex_init(&vs->mb_mutex, NULL);
+        vs_drops_init(&vs->drops);
+        pipeline_result_init(&vs->result);
+        vs->lcore_id = RTE_MAX_LCORE;
+    }
+    return vs;
+}
+
+/* The mbuf pool of 'vs': the one vswitch_prepare() made if its size matches, else a
+ * new one. */
+static int
+pool_get(struct vswitch *vs, struct ovnic_err *err)
+{
+    pthread_mutex_lock(&eal_mutex);
+    struct rte_mempool *pool = prepared_pool;
+    prepared_pool = NULL;
+    pthread_mutex_unlock(&eal_mutex);
+    if (pool && pool->size == vs->cfg.n_mbufs) {
+        vs->pool = pool;
+        return 0;
+    }
+    if (pool) {
+        rte_mempool_free(pool);
+    }
+
+    char pool_name[RTE_MEMPOOL_NAMESIZE];
+    snprintf(pool_name, sizeof pool_name, "ovnic_vs_%u",
+             __atomic_add_fetch(&pool_serial, 1, __ATOMIC_RELAXED));
+    vs->pool = rte_pktmbuf_pool_create(pool_name, vs->cfg.n_mbufs, 256, 0,
+                                       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (!vs->pool) {
+        return ovnic_err_set(err, -ENOMEM, "dpdk", "cannot create the mbuf pool", "%s",
+                             rte_strerror(rte_errno));
+    }
+    return 0;
+}
+
+int
+vswitch_prepare(const struct vswitch_config *config, struct ovnic_err *err)
+{
+    struct vswitch *vs = vs_alloc();
     int error;
 
     if (!vs) {
         return -ENOMEM;
     }
-    ovnic_list_init(&vs->retired);
-    pthread_mutex_init(&vs->mb_mutex, NULL);
-    vs_drops_init(&vs->drops);
-    pipeline_result_init(&vs->result);
-    vs->lcore_id = RTE_MAX_LCORE;
+    error = config_copy(vs, config, err);
+    if (!error) {
+        error = eal_start(vs, err);
+    }
+    if (!error) {
+        error = pool_get(vs, err);
+    }
+    if (!error) {
+        pthread_mutex_lock(&eal_mutex);
+        if (prepared_pool) {
+            rte_mempool_free(prepared_pool);
+        }
+        prepared_pool = vs->pool;
+        vs->pool = NULL;
+        pthread_mutex_unlock(&eal_mutex);
+    }
+    vswitch_destroy(vs);
+    return error;
+}
 
+int
+vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
+               struct ovnic_err *err)
+{
+    struct vswitch *vs = vs_alloc();
+    uint64_t t_start = time_usec();
+    uint64_t t_eal, t_pool, t_state, t_uplink;
+    int error;
+
+    if (!vs) {
+        return -ENOMEM;
+    }
     error = config_copy(vs, config, err);
     if (error) {
         goto err;
@@ -671,6 +743,7 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
     if (error) {
         goto err;
     }
+    t_eal = time_usec();
     vs->tsc_hz = rte_get_tsc_hz();
     if (vs->tsc_hz < 1000) {
         error = ovnic_err_set(err, -ENOTSUP, "dpdk", "no usable TSC", NULL);
@@ -688,16 +761,11 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
         goto err;
     }
 
-    char pool_name[RTE_MEMPOOL_NAMESIZE];
-    snprintf(pool_name, sizeof pool_name, "ovnic_vs_%u",
-             __atomic_add_fetch(&pool_serial, 1, __ATOMIC_RELAXED));
-    vs->pool = rte_pktmbuf_pool_create(pool_name, vs->cfg.n_mbufs, 256, 0,
-                                       RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
-    if (!vs->pool) {
-        error = ovnic_err_set(err, -ENOMEM, "dpdk", "cannot create the mbuf pool", "%s",
-                              rte_strerror(rte_errno));
+    error = pool_get(vs, err);
+    if (error) {
         goto err;
     }
+    t_pool = time_usec();
 
     struct conntrack_config cc = {.max_conns = vs->cfg.ct_max_conns};
     error = conntrack_create(&cc, &vs->ct);
@@ -722,6 +790,7 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
         goto err;
     }
 
+    t_state = time_usec();
     struct vs_port *uplink = NULL;
     if (vs->cfg.uplink_devargs) {
         error = port_attach(vs, "uplink", vs->cfg.uplink_devargs, NULL, &uplink, err);
@@ -736,6 +805,7 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
             }
         }
     }
+    t_uplink = time_usec();
     error = ports_publish(vs, uplink, NULL);
     if (error) {
         if (uplink) {
@@ -771,6 +841,12 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
     OLOG_INFO("vswitch for chassis %s: datapath on lcore %u, %u mbufs%s%s", vs->chassis,
               vs->lcore_id, vs->cfg.n_mbufs, uplink ? ", uplink " : "",
               uplink ? vs->cfg.uplink_devargs : "");
+    /* Where the start went (EAL: 0 when it was up already, e.g. vswitch_prepare()). */
+    OLOG_INFO("vswitch started in %.1f ms: EAL %.1f ms, mbuf pool %.1f ms, datapath "
+              "state %.1f ms, uplink %.1f ms, lcore %.1f ms",
+              (time_usec() - t_start) / 1e3, (t_eal - t_start) / 1e3,
+              (t_pool - t_eal) / 1e3, (t_state - t_pool) / 1e3,
+              (t_uplink - t_state) / 1e3, (time_usec() - t_uplink) / 1e3);
     *vsp = vs;
     return 0;
 

@@ -99,6 +99,13 @@ struct vswitch_config {
 int vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
                    struct ovnic_err *err);
 
+/** Does the part of vswitch_create() that needs no port: starts the EAL and creates
+ * the mbuf pool, which the next vswitch_create() with the same 'n_mbufs' adopts.  A
+ * daemon that takes over from another one calls it while the other still forwards,
+ * so that only the ports and the lcore remain for the switch-over.  Errors as
+ * vswitch_create(). */
+int vswitch_prepare(const struct vswitch_config *config, struct ovnic_err *err);
+
 /** Stops the lcore, closes the ports and frees everything.  NULL is a no-op. */
 void vswitch_destroy(struct vswitch *vs);
 

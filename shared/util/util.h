@@ -25,6 +25,9 @@
 /** Monotonic time in milliseconds. */
 uint64_t time_msec(void);
 
+/** Monotonic time in microseconds. */
+uint64_t time_usec(void);
+
 /** Wall-clock time in milliseconds since the Unix epoch. */
 uint64_t time_wall_msec(void);
 
