@@ -133,7 +133,7 @@ bad_compare(const void *a_, const void *b_)
 static const struct encap_bad *
 bad_find(const struct encap_bad *v, size_t n, const struct encap_bad *e)
 {
-    return bsearch(e, v, n, sizeof *v, bad_compare);
+    return n ? bsearch(e, v, n, sizeof *v, bad_compare) : NULL;
 }
 
 int
@@ -180,8 +180,7 @@ encap_check_run(struct encap_check *check, const struct ovsdb_replica *replica,
                 v[n] = (struct encap_bad){
                     .uuid = encaps->keys[i].uuid,
                     .chassis = strdup(name),
-                    .type = strdup(
-                        ovsdb_datum_get_string(ovsdb_row_get(e, "type"), "")),
+                    .type = strdup(ovsdb_datum_get_string(ovsdb_row_get(e, "type"), "")),
                     .ip = strdup(ip),
                     .reason = why,
                 };

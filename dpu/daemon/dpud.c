@@ -80,8 +80,8 @@ struct dpud {
     int64_t dp_generation; /* Of the last pipeline sync. */
 
     bool txn_inflight;
-    bool txn_registers; /* The transaction in flight writes this chassis's rows. */
-    char *registration_error; /* Why the last registration failed; NULL if it did not. */
+    bool txn_registers;        /* The transaction in flight writes this chassis's rows. */
+    char *registration_error;  /* Why the last registration failed; NULL if it did not. */
     struct encap_check encaps; /* Refused Encap rows of the other chassis. */
     int underlay_family;       /* Of the first encap IP. */
     bool need_full;
@@ -563,12 +563,53 @@ dpud_is_done(const struct dpud *dpud)
 
 /* ---- The step ---- */
 
+/* True if 'c' starts a uuid's text form. */
+static bool
+at_uuid(const char *c)
+{
+    for (int i = 0; i < UUID_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+        if (dash ? c[i] != '-' : !strchr("0123456789abcdef", c[i]) || !c[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether two registration errors are the same failure: equal up to the end of the
+ * first sentence, uuids aside.  ovsdb-server names the rows a failed transaction
+ * inserted (new uuids at each retry) after the first sentence. */
+static bool
+same_failure(const char *a, const char *b)
+{
+    while (*a || *b) {
+        if (at_uuid(a) && at_uuid(b)) {
+            a += UUID_LEN;
+            b += UUID_LEN;
+            continue;
+        }
+        if (!strncmp(a, ".  ", 3) && !strncmp(b, ".  ", 3)) {
+            return true;
+        }
+        if (*a != *b) {
+            return false;
+        }
+        a++;
+        b++;
+    }
+    return true;
+}
+
 /* Records the outcome of a transaction that wrote this chassis's rows: 'text' is
- * why the server refused it (NULL: committed).  A new reason is logged once, not at
- * each retry.  Returns true if the failure was logged here. */
+ * why it failed (NULL: committed).  "status" shows the last text; a failure is logged
+ * once, not at each retry.  Returns true if the failure was logged here (now or at an
+ * earlier retry). */
 static bool
 registration_done(struct dpud *dpud, const char *text)
 {
+    bool same;
+
     if (!text) {
         if (dpud->registration_error) {
             OLOG_INFO("chassis '%s' registered", dpud->config->system_id);
@@ -577,13 +618,13 @@ registration_done(struct dpud *dpud, const char *text)
         }
         return false;
     }
-    if (dpud->registration_error && !strcmp(dpud->registration_error, text)) {
-        return true;
-    }
+    same = dpud->registration_error && same_failure(dpud->registration_error, text);
     free(dpud->registration_error);
     dpud->registration_error = strdup(text);
-    OLOG_WARN_RL(&rl, "cannot register chassis '%s': %s; retrying",
-                 dpud->config->system_id, text);
+    if (!same) {
+        OLOG_WARN_RL(&rl, "cannot register chassis '%s' (retrying with back-off): %s",
+                     dpud->config->system_id, text);
+    }
     return true;
 }
 
@@ -630,7 +671,9 @@ txn_cb(void *aux, int error, const json_t *result, const char *errmsg)
         } else if (error) {
             reason = strdup(first ? first : strerror(-error));
         }
-        logged = registration_done(dpud, !error ? NULL : reason ? reason : "out of memory");
+        logged = registration_done(dpud, !error   ? NULL
+                                         : reason ? reason
+                                                  : "out of memory");
         free(reason);
     }
     if (error) {
@@ -970,7 +1013,11 @@ dpud_run(struct dpud *dpud)
         dpud->stats.chassis_writes++;
         snprintf(comment, sizeof comment, "ovnic-dpud\novnic-dpud: %s chassis '%s'", what,
                  dpud->config->system_id);
-        OLOG_INFO("%s chassis '%s'", what, dpud->config->system_id);
+        if (dpud->registration_error) {
+            OLOG_DBG("%s chassis '%s' again", what, dpud->config->system_id);
+        } else {
+            OLOG_INFO("%s chassis '%s'", what, dpud->config->system_id);
+        }
     } else {
         snprintf(comment, sizeof comment, "ovnic-dpud");
     }
@@ -1013,7 +1060,8 @@ status_json(struct dpud *dpud)
     lflow_engine_get_stats(dpud->lflows, &ls);
     /* Every failure of the SB connection: attempts that failed, connections lost,
      * and protocol errors (each also shown on its own). */
-    uint64_t sb_errors = cs_stats.connect_failures + cs_stats.disconnects + cs_stats.errors;
+    uint64_t sb_errors =
+        cs_stats.connect_failures + cs_stats.disconnects + cs_stats.errors;
     json_t *counters = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
         " s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -1033,7 +1081,8 @@ status_json(struct dpud *dpud)
         (json_int_t)cs_stats.disconnects, "sb_protocol_errors",
         (json_int_t)cs_stats.errors);
     json_t *status = json_pack(
-        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s,"
+        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:b, s:b, "
+        "s:s,"
         " s:s, s:o, s:o}",
         "system_id", dpud->config->system_id, "hostname", dpud->config->hostname,
         "sb_remote", dpud->config->sb_remote, "sb_connected_remote", remote, "sb_state",
@@ -1319,10 +1368,10 @@ dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpu
         /* The underlay is that of the first encap IP (the datapath's endpoint). */
         struct in6_addr a6;
 
-        dpud->underlay_family =
-            !config->n_encap_ips ? AF_UNSPEC
-            : inet_pton(AF_INET6, config->encap_ips[0], &a6) == 1 ? AF_INET6
-                                                                  : AF_INET;
+        dpud->underlay_family = !config->n_encap_ips ? AF_UNSPEC
+                                : inet_pton(AF_INET6, config->encap_ips[0], &a6) == 1
+                                    ? AF_INET6
+                                    : AF_INET;
     }
 
     error = lflow_engine_create(&dpud->lflows);
