@@ -926,8 +926,8 @@ to_tunnel(struct walk *w, struct branch *b, const char *chassis, uint32_t out_ke
     const struct phys_chassis *ch = phys_chassis_find(w->phys, chassis);
     if (ch && !ch->encap_ip && ch->refused_ip) {
         add_drop(w, b, ACTION_PIPELINE_INGRESS, -1, 0,
-                 "Encap ip \"%s\" of chassis \"%s\" refused: %s", ch->refused_ip, chassis,
-                 ch->encap_refusal);
+                 "refused Encap (%s): chassis \"%s\" ip \"%s\"", ch->encap_refusal,
+                 chassis, ch->refused_ip);
     } else if (!ch || !ch->encap_ip) {
         add_drop(w, b, ACTION_PIPELINE_INGRESS, -1, 0,
                  "no Geneve encapsulation known for chassis \"%s\"", chassis);
