@@ -689,6 +689,19 @@ test_ctl_errors(void **state OVNIC_UNUSED)
     free(out);
 }
 
+/* Runs "ovnicctl CMD" with --format='WORD' where CMD says "{F}", else at its end. */
+static int
+ovnicctl_format(char **out, const char *cmd, const char *word)
+{
+    const char *at = strstr(cmd, "{F}");
+
+    if (at) {
+        return ovnicctl(out, false, "%.*s--format='%s'%s", (int)(at - cmd), cmd, word,
+                        at + 3);
+    }
+    return ovnicctl(out, false, "%s --format='%s'", cmd, word);
+}
+
 /* Every command that takes --format takes "table" and "json" and refuses anything
  * else with the same message (the datapath need not run: the options are parsed
  * before connecting). */
@@ -713,6 +726,9 @@ test_format_words(void **state OVNIC_UNUSED)
         "conntrack dump --target=/nonexistent/ovnic-dpud.ctl",
         "conntrack flush --target=/nonexistent/ovnic-dpud.ctl",
         "conntrack stats --target=/nonexistent/ovnic-dpud.ctl",
+        "nicsim --socket=/nonexistent/nicsim.sock {F} status",
+        "nicsim --socket=/nonexistent/nicsim.sock {F} ports",
+        "nicsim --socket=/nonexistent/nicsim.sock {F} rules",
     };
     static const char *const refused[] = {"text", "TABLE", "", "yaml"};
 
@@ -724,8 +740,7 @@ test_format_words(void **state OVNIC_UNUSED)
 
             snprintf(want, sizeof want, "unknown format '%s' (use table or json)",
                      refused[k]);
-            if (ovnicctl(&out, false, "%s --format='%s'", cmds[i], refused[k]) != 2 ||
-                !strstr(out, want)) {
+            if (ovnicctl_format(&out, cmds[i], refused[k]) != 2 || !strstr(out, want)) {
                 fail_msg("ovnicctl %s --format='%s': '%s', want status 2 and '%s'",
                          cmds[i], refused[k], out, want);
             }
@@ -734,7 +749,7 @@ test_format_words(void **state OVNIC_UNUSED)
         /* Accepted: the command then fails to reach its server (status 1). */
         static const char *const words[] = {"table", "json"};
         for (size_t k = 0; k < ARRAY_SIZE(words); k++) {
-            int status = ovnicctl(&out, false, "%s --format=%s", cmds[i], words[k]);
+            int status = ovnicctl_format(&out, cmds[i], words[k]);
 
             if (status != 1) {
                 fail_msg("ovnicctl %s --format=%s: status %d, want 1: %s", cmds[i],
