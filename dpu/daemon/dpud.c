@@ -949,6 +949,9 @@ dpud_run(struct dpud *dpud)
         dpud->have_chassis = false;
     }
     dpud->chassis_current = !wrote_chassis;
+    if (dpud->have_chassis && dpud->chassis_current) {
+        registration_done(dpud, NULL); /* The rows are as they should be. */
+    }
     nbcfg_observe(&dpud->nbcfg, replica, cp);
 
     if (full) {
@@ -1081,9 +1084,8 @@ status_json(struct dpud *dpud)
         (json_int_t)cs_stats.disconnects, "sb_protocol_errors",
         (json_int_t)cs_stats.errors);
     json_t *status = json_pack(
-        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:b, s:b, "
-        "s:s,"
-        " s:s, s:o, s:o}",
+        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:b, s:b,"
+        " s:s, s:s, s:o, s:o}",
         "system_id", dpud->config->system_id, "hostname", dpud->config->hostname,
         "sb_remote", dpud->config->sb_remote, "sb_connected_remote", remote, "sb_state",
         ovsdb_cs_state_to_string(ovsdb_cs_state(dpud->cs)), "chassis_uuid",
