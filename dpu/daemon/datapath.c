@@ -18,6 +18,7 @@ OVNIC_LOG_MODULE(datapath);
 
 #include "dpu/ovsdb/datum.h"
 #include "dpu/ovsdb/replica.h"
+#include "dpu/pipeline/ct.h"
 #include "dpu/pipeline/ctrl.h"
 #include "dpu/vswitch/vswitch.h"
 
@@ -632,15 +633,34 @@ dpud_dp_ctl(struct dpud_dp *dp, const char *method, const json_t *args, json_t *
             snprintf(errbuf, errlen, "\"datapath\" must be a string");
             return true;
         }
-        *result = vswitch_pipeline_json(dp->vs, json_string_value(dpname));
+        struct ovnic_err perr = {0};
+        *result = vswitch_pipeline_json(dp->vs, json_string_value(dpname), &perr);
+        if (!*result && perr.code == -ENOENT) {
+            *error = -ENOENT;
+            snprintf(errbuf, errlen, "unknown datapath \"%s\"",
+                     json_string_value(dpname));
+            return true;
+        }
     } else if (!strcmp(method, "dp-neigh")) {
         *result = vswitch_neigh_json(dp->vs);
     } else if (!strcmp(method, "conntrack-dump") || !strcmp(method, "conntrack-flush")) {
-        if (int_arg(args, "zone", -1, -1, 65535, &zone) ||
+        /* No zone: every zone. */
+        const json_t *zarg = json_object_get(args, "zone");
+        uint16_t z;
+
+        zone = -1;
+        if (zarg && !json_is_null(zarg)) {
+            if (ct_zone_parse(zarg, &z)) {
+                *error = -EINVAL;
+                snprintf(errbuf, errlen, "bad \"zone\": " CT_ZONE_ERROR);
+                return true;
+            }
+            zone = z;
+        }
+        if (!strcmp(method, "conntrack-dump") &&
             int_arg(args, "limit", 0, 0, INT32_MAX, &limit)) {
             *error = -EINVAL;
-            snprintf(errbuf, errlen,
-                     "\"zone\" must be an integer in [0, 65535] and \"limit\" >= 0");
+            snprintf(errbuf, errlen, "\"limit\" must be a non-negative integer");
             return true;
         }
         if (!strcmp(method, "conntrack-dump")) {

@@ -1,11 +1,13 @@
 /* ovnic-dpud: run loop, SB transactions and control-socket methods (see dpud.h). */
 #include "dpud.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -13,6 +15,7 @@
 #include "datapath.h"
 #include "dpu/controller/binding.h"
 #include "dpu/controller/chassis.h"
+#include "dpu/controller/encap.h"
 #include "dpu/controller/ldp.h"
 #include "dpu/controller/lflow_engine.h"
 #include "dpu/controller/nbcfg.h"
@@ -32,9 +35,11 @@ OVNIC_LOG_MODULE(dpud);
 #define RETRY_MIN_MS 100
 #define RETRY_MAX_MS 5000
 
+/* The logical-flow engine counts the full recomputes ("full_recomputes" in both
+ * "status" and "lflow-status"); these are the step's own counters. */
 struct dpud_stats {
-    uint64_t incremental_runs;  /* Steps driven by the tracked changes. */
-    uint64_t full_recomputes;   /* Steps that re-examined everything. */
+    uint64_t incremental_steps; /* Steps driven by the tracked changes. */
+    uint64_t full_steps;        /* Steps that re-examined every port binding. */
     uint64_t txns;              /* Transactions sent. */
     uint64_t txn_errors;        /* Transactions that failed. */
     uint64_t chassis_writes;    /* Transactions that created or updated our rows. */
@@ -75,6 +80,10 @@ struct dpud {
     int64_t dp_generation; /* Of the last pipeline sync. */
 
     bool txn_inflight;
+    bool txn_registers;        /* The transaction in flight writes this chassis's rows. */
+    char *registration_error;  /* Why the last registration failed; NULL if it did not. */
+    struct encap_check encaps; /* Refused Encap rows of the other chassis. */
+    int underlay_family;       /* Of the first encap IP. */
     bool need_full;
     bool retry_wait; /* Waiting for 'run_timer' after a failed transaction. */
     uint32_t retry_ms;
@@ -554,14 +563,83 @@ dpud_is_done(const struct dpud *dpud)
 
 /* ---- The step ---- */
 
+/* True if 'c' starts a uuid's text form. */
+static bool
+at_uuid(const char *c)
+{
+    for (int i = 0; i < UUID_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+        if (dash ? c[i] != '-' : !strchr("0123456789abcdef", c[i]) || !c[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether two registration errors are the same failure: equal up to the end of the
+ * first sentence, uuids aside.  ovsdb-server names the rows a failed transaction
+ * inserted (new uuids at each retry) after the first sentence. */
+static bool
+same_failure(const char *a, const char *b)
+{
+    while (*a || *b) {
+        if (at_uuid(a) && at_uuid(b)) {
+            a += UUID_LEN;
+            b += UUID_LEN;
+            continue;
+        }
+        if (!strncmp(a, ".  ", 3) && !strncmp(b, ".  ", 3)) {
+            return true;
+        }
+        if (*a != *b) {
+            return false;
+        }
+        a++;
+        b++;
+    }
+    return true;
+}
+
+/* Records the outcome of a transaction that wrote this chassis's rows: 'text' is
+ * why it failed (NULL: committed).  "status" shows the last text; a failure is logged
+ * once, not at each retry.  Returns true if the failure was logged here (now or at an
+ * earlier retry). */
+static bool
+registration_done(struct dpud *dpud, const char *text)
+{
+    bool same;
+
+    if (!text) {
+        if (dpud->registration_error) {
+            OLOG_INFO("chassis '%s' registered", dpud->config->system_id);
+            free(dpud->registration_error);
+            dpud->registration_error = NULL;
+        }
+        return false;
+    }
+    same = dpud->registration_error && same_failure(dpud->registration_error, text);
+    free(dpud->registration_error);
+    dpud->registration_error = strdup(text);
+    if (!same) {
+        OLOG_WARN_RL(&rl, "cannot register chassis '%s' (retrying with back-off): %s",
+                     dpud->config->system_id, text);
+    }
+    return true;
+}
+
 static void
 txn_cb(void *aux, int error, const json_t *result, const char *errmsg)
 {
     struct dpud *dpud = aux;
     bool exit_txn = dpud->exit_txn;
+    bool registers = dpud->txn_registers;
+    const char *ovsdb_error = NULL;
+    char *reason = NULL;
 
     dpud->txn_inflight = false;
     dpud->exit_txn = false;
+    dpud->txn_registers = false;
     /* An operation may fail inside a transaction that the server answered. */
     for (size_t i = 0; !error && i < json_array_size(result); i++) {
         const json_t *r = json_array_get(result, i);
@@ -569,6 +647,7 @@ txn_cb(void *aux, int error, const json_t *result, const char *errmsg)
 
         if (e) {
             error = ovsdb_cs_error_to_errno(e);
+            ovsdb_error = e;
             errmsg = json_string_value(json_object_get(r, "details"));
             if (!errmsg) {
                 errmsg = e;
@@ -577,6 +656,26 @@ txn_cb(void *aux, int error, const json_t *result, const char *errmsg)
     }
     binding_txn_done(dpud->binding, error);
     nbcfg_txn_done(&dpud->nbcfg, error);
+    /* Lost connections and "wait" guards say nothing about the rows written. */
+    bool logged = false;
+    if (registers && error != -ECONNRESET && error != -ETIMEDOUT) {
+        /* The server's error and its details: "constraint violation: ...". */
+        const char *detail =
+            errmsg && (!ovsdb_error || strcmp(errmsg, ovsdb_error)) ? errmsg : NULL;
+        const char *first = ovsdb_error ? ovsdb_error : detail;
+
+        if (error && ovsdb_error && detail) {
+            if (asprintf(&reason, "%s: %s", ovsdb_error, detail) < 0) {
+                reason = NULL;
+            }
+        } else if (error) {
+            reason = strdup(first ? first : strerror(-error));
+        }
+        logged = registration_done(dpud, !error   ? NULL
+                                         : reason ? reason
+                                                  : "out of memory");
+        free(reason);
+    }
     if (error) {
         dpud->stats.txn_errors++;
         if (error == -ETIMEDOUT) {
@@ -584,10 +683,14 @@ txn_cb(void *aux, int error, const json_t *result, const char *errmsg)
             OLOG_INFO_RL(
                 &rl, "SB rows changed under a transaction; retrying in %" PRIu32 " ms",
                 dpud->retry_ms);
-        } else
+        } else if (logged) {
+            OLOG_DBG_RL(&rl, "registration failed again; retrying in %" PRIu32 " ms",
+                        dpud->retry_ms);
+        } else {
             OLOG_WARN_RL(&rl,
                          "SB transaction failed: %s (%s); retrying in %" PRIu32 " ms",
                          errmsg ? errmsg : "", strerror(-error), dpud->retry_ms);
+        }
         dpud->need_full = true;
         dpud->retry_wait = true;
         poll_timer_start(dpud->loop, &dpud->run_timer, dpud->retry_ms, run_timer_cb,
@@ -796,14 +899,18 @@ dpud_run(struct dpud *dpud)
     }
     full = dpud->need_full;
     dpud->need_full = false;
-    if (full) {
-        dpud->stats.full_recomputes++;
-    } else {
-        dpud->stats.incremental_runs++;
-    }
 
     /* Consume the tracked changes. */
     changes_collect(replica, &changes);
+    if (full || encap_check_is_needed(replica)) {
+        /* The other chassis's Encap rows: checked here, once per change, so that a
+         * refused one is logged once and shown in "status". */
+        if (encap_check_run(&dpud->encaps, replica, dpud->config->system_id,
+                            dpud->underlay_family, NULL)) {
+            OLOG_ERR_RL(&rl, "cannot check Encap rows: out of memory");
+            dpud->need_full = true;
+        }
+    }
     if (binding_track(dpud->binding, replica, full)) {
         full = true;
         binding_track(dpud->binding, replica, true);
@@ -823,7 +930,7 @@ dpud_run(struct dpud *dpud)
     error = chassis_run(replica, &dpud->ch_cfg, dpud->nbcfg.acked, dpud->nbcfg.acked_ts,
                         txn, &wrote_chassis, &what);
     if (error) {
-        OLOG_ERR_RL(&rl, "cannot register the chassis: %s", strerror(-error));
+        registration_done(dpud, strerror(-error));
         goto out;
     }
     ch = chassis_lookup(replica, dpud->config->system_id);
@@ -842,7 +949,16 @@ dpud_run(struct dpud *dpud)
         dpud->have_chassis = false;
     }
     dpud->chassis_current = !wrote_chassis;
+    if (dpud->have_chassis && dpud->chassis_current) {
+        registration_done(dpud, NULL); /* The rows are as they should be. */
+    }
     nbcfg_observe(&dpud->nbcfg, replica, cp);
+
+    if (full) {
+        dpud->stats.full_steps++;
+    } else {
+        dpud->stats.incremental_steps++;
+    }
 
     if (dpud->have_chassis) {
         struct binding_ctx ctx = {
@@ -900,7 +1016,11 @@ dpud_run(struct dpud *dpud)
         dpud->stats.chassis_writes++;
         snprintf(comment, sizeof comment, "ovnic-dpud\novnic-dpud: %s chassis '%s'", what,
                  dpud->config->system_id);
-        OLOG_INFO("%s chassis '%s'", what, dpud->config->system_id);
+        if (dpud->registration_error) {
+            OLOG_DBG("%s chassis '%s' again", what, dpud->config->system_id);
+        } else {
+            OLOG_INFO("%s chassis '%s'", what, dpud->config->system_id);
+        }
     } else {
         snprintf(comment, sizeof comment, "ovnic-dpud");
     }
@@ -908,6 +1028,8 @@ dpud_run(struct dpud *dpud)
         binding_txn_done(dpud->binding, -ENOTCONN);
         nbcfg_txn_done(&dpud->nbcfg, -ENOTCONN);
         dpud->need_full = true;
+    } else {
+        dpud->txn_registers = wrote_chassis;
     }
 out:
     ovsdb_txn_destroy(txn);
@@ -937,24 +1059,18 @@ status_json(struct dpud *dpud)
     if (cp) {
         uuid_to_string(ovsdb_row_uuid(cp), cp_uuid);
     }
-    json_t *status = json_pack(
-        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:s,"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-        " s:I, s:I, s:I}}",
-        "system_id", dpud->config->system_id, "hostname", dpud->config->hostname,
-        "sb_remote", dpud->config->sb_remote, "sb_connected_remote", remote, "sb_state",
-        ovsdb_cs_state_to_string(ovsdb_cs_state(dpud->cs)), "chassis_uuid",
-        dpud->have_chassis ? json_string(uuid_to_string(&dpud->chassis_uuid, uuid))
-                           : json_null(),
-        "chassis_private_uuid", cp ? json_string(cp_uuid) : json_null(),
-        "local_datapaths", (json_int_t)ldp_count(&dpud->ldp), "local_ports",
-        (json_int_t)binding_n_vifs(dpud->binding), "ports_up",
-        (json_int_t)binding_n_up(dpud->binding), "nb_cfg_seen",
-        (json_int_t)dpud->nbcfg.seen, "nb_cfg_acked", (json_int_t)dpud->nbcfg.acked,
-        "chassis_current", dpud->have_chassis && dpud->chassis_current, "monitor_all",
-        dpud->config->monitor_all, "datapath", dpud->dp ? "dpdk" : DPUD_DATAPATH_STATUS,
-        "counters", "incremental_runs", (json_int_t)dpud->stats.incremental_runs,
-        "full_recomputes", (json_int_t)dpud->stats.full_recomputes, "ldp_recomputes",
+    struct lflow_engine_stats ls;
+    lflow_engine_get_stats(dpud->lflows, &ls);
+    /* Every failure of the SB connection: attempts that failed, connections lost,
+     * and protocol errors (each also shown on its own). */
+    uint64_t sb_errors =
+        cs_stats.connect_failures + cs_stats.disconnects + cs_stats.errors;
+    json_t *counters = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
+        " s:I, s:I, s:I, s:I, s:I, s:I}",
+        "incremental_steps", (json_int_t)dpud->stats.incremental_steps, "full_steps",
+        (json_int_t)dpud->stats.full_steps, "full_recomputes",
+        (json_int_t)ls.full_recomputes, "ldp_recomputes",
         (json_int_t)dpud->stats.ldp_recomputes, "condition_updates",
         (json_int_t)dpud->stats.condition_updates, "txns", (json_int_t)dpud->stats.txns,
         "txn_errors", (json_int_t)dpud->stats.txn_errors, "chassis_writes",
@@ -963,8 +1079,28 @@ status_json(struct dpud *dpud)
         "backoffs", (json_int_t)bs.backoffs, "plugs", (json_int_t)bs.plugs, "unplugs",
         (json_int_t)bs.unplugs, "plug_unresolved", (json_int_t)bs.plug_unresolved,
         "up_set", (json_int_t)bs.up_set, "nb_cfg_acks", (json_int_t)dpud->nbcfg.n_acks,
-        "sb_connects", (json_int_t)cs_stats.connects, "sb_errors",
+        "sb_connects", (json_int_t)cs_stats.connects, "sb_errors", (json_int_t)sb_errors,
+        "sb_connect_failures", (json_int_t)cs_stats.connect_failures, "sb_disconnects",
+        (json_int_t)cs_stats.disconnects, "sb_protocol_errors",
         (json_int_t)cs_stats.errors);
+    json_t *status = json_pack(
+        "{s:s, s:s, s:s, s:s?, s:s, s:o, s:o, s:s?, s:I, s:I, s:I, s:I, s:I, s:b, s:b,"
+        " s:s, s:s, s:o, s:o}",
+        "system_id", dpud->config->system_id, "hostname", dpud->config->hostname,
+        "sb_remote", dpud->config->sb_remote, "sb_connected_remote", remote, "sb_state",
+        ovsdb_cs_state_to_string(ovsdb_cs_state(dpud->cs)), "chassis_uuid",
+        dpud->have_chassis ? json_string(uuid_to_string(&dpud->chassis_uuid, uuid))
+                           : json_null(),
+        "chassis_private_uuid", cp ? json_string(cp_uuid) : json_null(),
+        "registration_error", dpud->registration_error, "local_datapaths",
+        (json_int_t)ldp_count(&dpud->ldp), "local_ports",
+        (json_int_t)binding_n_vifs(dpud->binding), "ports_up",
+        (json_int_t)binding_n_up(dpud->binding), "nb_cfg_seen",
+        (json_int_t)dpud->nbcfg.seen, "nb_cfg_acked", (json_int_t)dpud->nbcfg.acked,
+        "chassis_current", dpud->have_chassis && dpud->chassis_current, "monitor_all",
+        dpud->config->monitor_all, "datapath", dpud->dp ? "dpdk" : DPUD_DATAPATH_STATUS,
+        "last_full_reason", ls.last_full_reason, "bad_encaps",
+        encap_check_to_json(&dpud->encaps), "counters", counters);
     if (status) {
         json_object_set_new(status, "control_socket",
                             ctl_server_stats_to_json(dpud->ctl));
@@ -1018,7 +1154,13 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
         return;
     }
     if (!strcmp(method, "status")) {
-        ctl_reply(dpud->ctl, conn, id, status_json(dpud));
+        json_t *status = status_json(dpud);
+
+        if (!status) {
+            ctl_reply_error(dpud->ctl, conn, id, -ENOMEM, "out of memory");
+            return;
+        }
+        ctl_reply(dpud->ctl, conn, id, status);
     } else if (!strcmp(method, "lflow-status")) {
         const json_t *failures = json_object_get(args, "failures");
         const json_t *limit = json_object_get(args, "limit");
@@ -1223,6 +1365,16 @@ dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpu
     poll_timer_init(&dpud->dp_timer);
     ldp_init(&dpud->ldp);
     nbcfg_init(&dpud->nbcfg);
+    encap_check_init(&dpud->encaps);
+    {
+        /* The underlay is that of the first encap IP (the datapath's endpoint). */
+        struct in6_addr a6;
+
+        dpud->underlay_family = !config->n_encap_ips ? AF_UNSPEC
+                                : inet_pton(AF_INET6, config->encap_ips[0], &a6) == 1
+                                    ? AF_INET6
+                                    : AF_INET;
+    }
 
     error = lflow_engine_create(&dpud->lflows);
     if (error) {
@@ -1321,6 +1473,8 @@ dpud_destroy(struct dpud *dpud)
     binding_destroy(dpud->binding);
     lflow_engine_destroy(dpud->lflows);
     ldp_destroy(&dpud->ldp);
+    encap_check_destroy(&dpud->encaps);
+    free(dpud->registration_error);
     json_decref(dpud->conditions);
     free(dpud->lports_key);
     free(dpud->exits);

@@ -437,6 +437,11 @@ cs_probe_timer_cb(struct poll_loop *loop, struct poll_timer *timer, void *aux)
     }
     OLOG_WARN_RL(&conn_rl, "%s: no response for %" PRIu64 " ms, disconnecting",
                  jsonrpc_name(cs->rpc), now - last_rx);
+    if (cs->state == OVSDB_CS_CONNECTING) {
+        cs->stats.connect_failures++;
+    } else {
+        cs->stats.disconnects++;
+    }
     cs_retry(cs);
 }
 
@@ -483,6 +488,7 @@ cs_connect(struct ovsdb_cs *cs)
     }
     if (error) {
         char buf[256];
+        cs->stats.connect_failures++;
         OLOG_WARN_RL(&conn_rl, "%s: connecting to %s failed: %s", cs->database, remote,
                      ovnic_err_is_set(&err) ? ovnic_err_format(&err, buf, sizeof buf)
                                             : strerror(-error));
@@ -494,6 +500,7 @@ cs_connect(struct ovsdb_cs *cs)
     cs->events = jsonrpc_poll_events(cs->rpc);
     error = poll_loop_fd_add(cs->loop, cs->fd, cs->events, cs_fd_cb, cs);
     if (error) {
+        cs->stats.connect_failures++;
         OLOG_WARN_RL(&conn_rl, "%s: cannot watch connection to %s: %s", cs->database,
                      remote, strerror(-error));
         cs_retry(cs);
@@ -1158,6 +1165,8 @@ cs_connection_failed(struct ovsdb_cs *cs, int error, const struct ovnic_err *err
         ovnic_err_set(&cerr, error, NULL, "connection setup failed", NULL);
         if (error == -EPROTO) {
             cs->stats.errors++;
+        } else {
+            cs->stats.connect_failures++;
         }
         OLOG_WARN_RL(&conn_rl, "%s: connection to %s: %s", cs->database,
                      cs->remotes[cs->cur_remote],
@@ -1175,6 +1184,8 @@ cs_connection_failed(struct ovsdb_cs *cs, int error, const struct ovnic_err *err
          * server that rejects our certificate looks from here.  Counted as an error
          * so that a refusing peer is visible in the statistics. */
         cs->stats.errors++;
+    } else {
+        cs->stats.disconnects++;
     }
     OLOG_WARN_RL(&conn_rl, "%s: connection to %s %s: %s", cs->database,
                  cs->remotes[cs->cur_remote],

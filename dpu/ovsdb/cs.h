@@ -52,14 +52,18 @@ enum ovsdb_cs_state {
 };
 
 struct ovsdb_cs_stats {
-    uint64_t connects;      /* Connections that reached OVSDB_CS_SCHEMA. */
-    uint64_t full_syncs;    /* Monitor replies that carried the full contents. */
-    uint64_t resumed_syncs; /* monitor_cond_since replies with found=true. */
-    uint64_t updates;       /* Update notifications applied. */
-    uint64_t errors;        /* Protocol/datum errors that reset the connection. */
-    uint64_t member_skips;  /* Cluster members rejected (not connected, stale). */
-    int monitor_version;    /* 3 (cond_since), 2 (cond), 1 (monitor); 0 unknown. */
-    char last_txn_id[64];   /* Last transaction id seen ("" if none). */
+    uint64_t connects;         /* Connections that reached OVSDB_CS_SCHEMA. */
+    uint64_t full_syncs;       /* Monitor replies that carried the full contents. */
+    uint64_t resumed_syncs;    /* monitor_cond_since replies with found=true. */
+    uint64_t updates;          /* Update notifications applied. */
+    uint64_t errors;           /* Protocol/datum errors that reset the connection. */
+    uint64_t connect_failures; /* Attempts that failed before the connection was
+                                * established (refused, unreachable, TLS setup). */
+    uint64_t disconnects;      /* Established connections lost: closed by the server,
+                                * I/O errors, keepalive timeouts. */
+    uint64_t member_skips;     /* Cluster members rejected (not connected, stale). */
+    int monitor_version;       /* 3 (cond_since), 2 (cond), 1 (monitor); 0 unknown. */
+    char last_txn_id[64];      /* Last transaction id seen ("" if none). */
 };
 
 /** Called after each change to the replica (update applied, resync done), and on

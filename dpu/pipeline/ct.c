@@ -13,6 +13,30 @@
 
 OVNIC_LOG_MODULE(ct);
 
+int
+ct_zone_parse(const json_t *value, uint16_t *zone)
+{
+    json_int_t v = -1;
+
+    if (json_is_integer(value)) {
+        v = json_integer_value(value);
+    } else if (json_is_string(value)) {
+        const char *s = json_string_value(value);
+        size_t len = strlen(s);
+
+        /* At most 5 digits, so that the value fits before the range check. */
+        if (!len || len > 5 || strspn(s, "0123456789") != len) {
+            return -EINVAL;
+        }
+        v = strtol(s, NULL, 10);
+    }
+    if (v < 0 || v > UINT16_MAX) {
+        return -EINVAL;
+    }
+    *zone = (uint16_t)v;
+    return 0;
+}
+
 static const char *const ct_op_names[] = {
     [CT_OP_NEXT] = "ct_next",
     [CT_OP_COMMIT] = "ct_commit",

@@ -19,6 +19,7 @@
 #ifndef OVNIC_PIPELINE_CT_H
 #define OVNIC_PIPELINE_CT_H 1
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,15 @@
 #define CT_MARK_NATTED 0x02
 #define CT_MARK_SKIP_SNAT 0x04
 #define CT_MARK_FORCE_SNAT 0x08
+
+/* What is wrong with a conntrack zone that ct_zone_parse() refuses: the same text
+ * wherever a zone is given (the control socket, ovnicctl). */
+#define CT_ZONE_ERROR "a conntrack zone is an integer from 0 to 65535"
+
+/** Parses a conntrack zone: a JSON integer, or a string of decimal digits, from 0 to
+ * 65535 (OVN's zones are 16 bits).  Returns 0 and sets '*zone', or -EINVAL (then
+ * CT_ZONE_ERROR says why) and leaves it alone. */
+int ct_zone_parse(const json_t *value, uint16_t *zone);
 
 /* Registers holding the conntrack zones, as in OVN's physical pipeline: the low 16
  * bits of reg11 (a router's DNAT zone), reg12 (a router's SNAT zone) and reg13 (a

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "dpu/controller/encap.h"
 #include "dpu/ovsdb/datum.h"
 #include "dpu/ovsdb/replica.h"
 #include "shared/util/hash.h"
@@ -516,6 +518,19 @@ build_ports(struct phys *phys, const struct ovsdb_replica *replica, struct ovnic
                     continue;
                 }
                 bool geneve = !strcmp(row_string(e, "type"), "geneve");
+                const char *why = encap_ip_refusal(row_string(e, "ip"), AF_UNSPEC);
+                if (why) {
+                    /* Logged and shown by the controller (encap.h); here the walk
+                     * says why it drops. */
+                    if (!ch->refused_ip) {
+                        ch->refused_ip = strdup(row_string(e, "ip"));
+                        ch->encap_refusal = why;
+                        if (!ch->refused_ip) {
+                            return -ENOMEM;
+                        }
+                    }
+                    continue;
+                }
                 if (!ch->encap_ip || geneve) {
                     free(ch->encap_ip);
                     ch->encap_ip = strdup(row_string(e, "ip"));
@@ -803,6 +818,7 @@ phys_destroy(struct phys *phys)
         hmap_remove(&phys->chassis, &ch->node);
         free(ch->name);
         free(ch->encap_ip);
+        free(ch->refused_ip);
         free(ch);
     }
     struct phys_mac_binding *mb, *next_mb;

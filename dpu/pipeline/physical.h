@@ -99,6 +99,9 @@ struct phys_chassis {
     char *name;
     struct uuid uuid;
     char *encap_ip; /* Geneve encap IP (else the first encap), or NULL. */
+    /* The first encap IP refused (encap_ip_refusal()), and why; NULL if none. */
+    char *refused_ip;
+    const char *encap_refusal;
 };
 
 struct phys_mac_binding {

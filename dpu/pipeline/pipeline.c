@@ -924,7 +924,11 @@ to_tunnel(struct walk *w, struct branch *b, const char *chassis, uint32_t out_ke
           const char *out_name)
 {
     const struct phys_chassis *ch = phys_chassis_find(w->phys, chassis);
-    if (!ch || !ch->encap_ip) {
+    if (ch && !ch->encap_ip && ch->refused_ip) {
+        add_drop(w, b, ACTION_PIPELINE_INGRESS, -1, 0,
+                 "refused Encap (%s): chassis \"%s\" ip \"%s\"", ch->encap_refusal,
+                 chassis, ch->refused_ip);
+    } else if (!ch || !ch->encap_ip) {
         add_drop(w, b, ACTION_PIPELINE_INGRESS, -1, 0,
                  "no Geneve encapsulation known for chassis \"%s\"", chassis);
     } else {
@@ -2343,7 +2347,7 @@ dp_key_order(const void *a_, const void *b_)
 }
 
 json_t *
-pipeline_flows_json(const struct pipeline *p, const char *datapath)
+pipeline_flows_json(const struct pipeline *p, const char *datapath, struct ovnic_err *err)
 {
     const struct phys *phys = &p->st->phys;
     size_t n = hmap_count(&phys->datapaths), k = 0;
@@ -2354,12 +2358,19 @@ pipeline_flows_json(const struct pipeline *p, const char *datapath)
     if (!dps || !out) {
         free(dps);
         json_decref(out);
+        ovnic_err_set(err, -ENOMEM, "pipeline", "out of memory", NULL);
         return NULL;
     }
     HMAP_FOR_EACH (dp, node, &phys->datapaths) {
         if (!datapath || !strcmp(dp->name, datapath)) {
             dps[k++] = dp;
         }
+    }
+    if (datapath && !k) {
+        free(dps);
+        json_decref(out);
+        ovnic_err_set(err, -ENOENT, "datapath", "no such datapath", "%s", datapath);
+        return NULL;
     }
     if (k > 1) {
         qsort(dps, k, sizeof *dps, dp_key_order);
@@ -2368,6 +2379,7 @@ pipeline_flows_json(const struct pipeline *p, const char *datapath)
         if (dp_flows_json(dps[i], out)) {
             json_decref(out);
             out = NULL;
+            ovnic_err_set(err, -ENOMEM, "pipeline", "out of memory", NULL);
             break;
         }
     }

@@ -398,8 +398,11 @@ json_t *pipeline_result_to_json(const struct pipeline_result *result);
  * "actions", "installed" (conjunctions installed), "hits" (lookups the flow
  * answered)}, by datapath key, pipeline and table, then priority (highest first).
  * Reads the hit counters without synchronisation: a dump while another thread walks
- * may show slightly old counts.  Caller owns; NULL on allocation failure. */
-json_t *pipeline_flows_json(const struct pipeline *pipeline, const char *datapath);
+ * may show slightly old counts.  Caller owns.  Returns NULL, with 'err' saying why (may
+ * be NULL), if 'datapath' names no datapath (-ENOENT) or on allocation failure
+ * (-ENOMEM). */
+json_t *pipeline_flows_json(const struct pipeline *pipeline, const char *datapath,
+                            struct ovnic_err *err);
 
 /** Static names: "local", "tunnel", "localnet", "logical"; "pipeline", "flow",
  * "no-match", "physical", "ct", "controller", "output", "drop". */

@@ -998,14 +998,19 @@ vswitch_conntrack_flush(struct vswitch *vs, int zone)
 }
 
 json_t *
-vswitch_pipeline_json(const struct vswitch *vs, const char *datapath)
+vswitch_pipeline_json(const struct vswitch *vs, const char *datapath,
+                      struct ovnic_err *err)
 {
     /* The latest pipeline given out: immutable once built, and freed only after it
      * is replaced; its hit counters are those the lcore keeps. */
     if (!vs->pipe_cur) {
+        if (datapath) {
+            ovnic_err_set(err, -ENOENT, "datapath", "no such datapath", "%s", datapath);
+            return NULL;
+        }
         return json_array();
     }
-    return pipeline_flows_json(vs->pipe_cur->pipeline, datapath);
+    return pipeline_flows_json(vs->pipe_cur->pipeline, datapath, err);
 }
 
 json_t *

@@ -190,8 +190,11 @@ json_t *vswitch_megaflows_json(const struct vswitch *vs, size_t limit);
 
 /** The logical flows of the latest pipeline per datapath and table, like ovs-ofctl
  * dump-flows (pipeline_flows_json()): of datapath 'datapath' (name), or of every
- * datapath if NULL; "hits" counts the lookups each flow answered in the datapath. */
-json_t *vswitch_pipeline_json(const struct vswitch *vs, const char *datapath);
+ * datapath if NULL; "hits" counts the lookups each flow answered in the datapath.
+ * NULL, with 'err' saying why, if 'datapath' names no datapath of the pipeline
+ * (-ENOENT) or on allocation failure (-ENOMEM). */
+json_t *vswitch_pipeline_json(const struct vswitch *vs, const char *datapath,
+                              struct ovnic_err *err);
 
 /** Conntrack and neighbour views: conntrack_dump_json(), conntrack_stats_json(),
  * neigh_dump_json() of the vswitch's instances; conntrack_flush(). */

@@ -1,8 +1,11 @@
 /* ovnic integration: ovnic-dpud against a real SB ovsdb-server and ovn-northd:
  * chassis registration (and re-creation after a deletion), nb_cfg acknowledgement
  * with "ovn-nbctl --wait=hv", port claims and releases, a port moved between two
- * chassis without fighting, vif-plug plugging, a clean exit, and a restart after
- * SIGKILL that adopts the existing rows. */
+ * chassis without fighting, vif-plug plugging, a clean exit, a restart after SIGKILL
+ * that adopts the existing rows, the Encap rows of another chassis refused (shown and
+ * logged once), a registration refused by the server (its reason shown and logged
+ * once), and an SB outage (counted in sb_errors, then one full recompute, the same in
+ * status and lflows). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -59,6 +62,7 @@ struct dpud {
     char rundir[512];
     char ctl[600];
     const char *extra; /* One more option, or NULL. */
+    char log[600];     /* The daemon's log file, or "" for stderr. */
     pid_t pid;
 };
 
@@ -263,7 +267,7 @@ wait_port_state(const struct dpud *d, const char *representor, const char *want)
 static void
 dpud_spawn(struct dpud *d)
 {
-    char bin[512], sys[64], remote[600], rundir[600], encap[64], log[600];
+    char bin[512], sys[64], remote[600], rundir[600], encap[64], log[600], file[700];
     char *argv[] = {bin,
                     sys,
                     remote,
@@ -272,7 +276,8 @@ dpud_spawn(struct dpud *d)
                     log,
                     "--hostname=it-host",
                     "--probe-interval=5000",
-                    (char *)d->extra,
+                    d->log[0] ? file : (char *)d->extra,
+                    d->log[0] ? (char *)d->extra : NULL,
                     NULL};
 
     snprintf(bin, sizeof bin, "%s/dpu/daemon/ovnic-dpud", it_build_dir());
@@ -281,25 +286,34 @@ dpud_spawn(struct dpud *d)
     snprintf(rundir, sizeof rundir, "--rundir=%s", d->rundir);
     snprintf(encap, sizeof encap, "--encap-ip=192.0.2.%d", d->name[2] - '0');
     snprintf(log, sizeof log, "--log=info");
+    snprintf(file, sizeof file, "--log-file=%s", d->log);
     d->pid = it_spawn(argv, NULL);
     assert_true(d->pid > 0);
     running_add(d->pid);
 }
 
-/* Starts ovnic-dpud as chassis 'name' with its own rundir and waits until it is
- * registered. */
+/* Names chassis 'name' in 'd', with a fresh rundir, 'extra' (one option, or NULL)
+ * and, if 'logged', a log file RUNDIR.log. */
 static void
-dpud_start_extra(struct dpud *d, const char *name, const char *extra)
+dpud_prepare(struct dpud *d, const char *name, const char *extra, bool logged)
 {
-    uint64_t deadline = time_msec() + WAIT_MS;
-
     memset(d, 0, sizeof *d);
     d->extra = extra;
     snprintf(d->name, sizeof d->name, "%s", name);
     /* A fresh rundir per start, so that no saved port leaks between tests. */
     snprintf(d->rundir, sizeof d->rundir, "%s/%s-%d", central.dir, name, ++n_starts);
     snprintf(d->ctl, sizeof d->ctl, "%s/ovnic-dpud.ctl", d->rundir);
-    dpud_spawn(d);
+    if (logged) {
+        snprintf(d->log, sizeof d->log, "%s.log", d->rundir);
+    }
+}
+
+/* Waits until 'd' is registered. */
+static void
+dpud_wait_registered(const struct dpud *d)
+{
+    uint64_t deadline = time_msec() + WAIT_MS;
+
     while (time_msec() < deadline) {
         json_t *s = status(d);
         bool ok = s && json_is_string(json_object_get(s, "chassis_uuid")) &&
@@ -311,7 +325,17 @@ dpud_start_extra(struct dpud *d, const char *name, const char *extra)
         }
         usleep(100 * 1000);
     }
-    fail_msg("%s did not register", name);
+    fail_msg("%s did not register", d->name);
+}
+
+/* Starts ovnic-dpud as chassis 'name' with its own rundir and waits until it is
+ * registered. */
+static void
+dpud_start_extra(struct dpud *d, const char *name, const char *extra)
+{
+    dpud_prepare(d, name, extra, false);
+    dpud_spawn(d);
+    dpud_wait_registered(d);
 }
 
 static void
@@ -405,6 +429,8 @@ test_teardown(void **state OVNIC_UNUSED)
     for (int i = 1; i <= 3; i++) {
         free(sbctl("--if-exists chassis-del hv%d", i));
     }
+    free(sbctl("--if-exists chassis-del hv9"));
+    free(sbctl("--if-exists chassis-del hvx"));
     it_run(NULL,
            "ovn-nbctl --db=%s clear Logical_Switch_Port lsp2 options"
            " -- clear Logical_Switch_Port lsp3 options",
@@ -817,6 +843,283 @@ test_monitor_all(void **state OVNIC_UNUSED)
     free(uuid);
 }
 
+/* How many lines of 'd''s log file contain 'needle'. */
+static int
+log_count(const struct dpud *d, const char *needle)
+{
+    char *log = it_file_read(d->log);
+    int n = 0;
+
+    assert_non_null(log);
+    for (const char *p = log; (p = strstr(p, needle)); p += strlen(needle)) {
+        n++;
+    }
+    free(log);
+    return n;
+}
+
+/* The entry of status "bad_encaps" for chassis 'chassis' (a copy), or NULL. */
+static json_t *
+bad_encap(const struct dpud *d, const char *chassis)
+{
+    json_t *s = status(d), *found = NULL;
+    const json_t *e;
+    size_t i;
+
+    json_array_foreach(json_object_get(s, "bad_encaps"), i, e)
+    {
+        if (!strcmp(json_string_value(json_object_get(e, "chassis")), chassis)) {
+            found = json_deep_copy(e);
+        }
+    }
+    json_decref(s);
+    return found;
+}
+
+/* Waits until the bad_encaps entry of 'chassis' has ip 'ip' (NULL: no entry), and
+ * returns it (NULL if none). */
+static json_t *
+wait_bad_encap(const struct dpud *d, const char *chassis, const char *ip)
+{
+    uint64_t deadline = time_msec() + WAIT_MS;
+    json_t *e = NULL;
+
+    while (time_msec() < deadline) {
+        json_decref(e);
+        e = bad_encap(d, chassis);
+        if (ip ? e && !strcmp(json_string_value(json_object_get(e, "ip")), ip) : !e) {
+            return e;
+        }
+        usleep(100 * 1000);
+    }
+    fail_msg("%s: bad_encaps of %s: want ip '%s'", d->name, chassis, ip ? ip : "(none)");
+    return NULL;
+}
+
+/* A remote chassis whose Encap ip cannot carry a tunnel: each bad value is shown in
+ * "status" (table and json, same words) and logged once, however many SB changes
+ * follow; fixed, it goes away. */
+static void
+test_bad_encaps(void **state OVNIC_UNUSED)
+{
+    static const struct {
+        const char *ip;
+        const char *why;
+    } bad[] = {
+        {"not-an-ip", "not an IP address"},
+        {"", "not an IP address"},
+        {"::1", "a loopback address"},
+        {"0.0.0.0", "the unspecified address"},
+        {"255.255.255.255", "a broadcast address"},
+        {"224.0.0.9", "a multicast address"},
+        {"2001:db8::9", "an IPv6 address, but the underlay is IPv4"},
+    };
+    struct dpud d;
+    char *encap, *out;
+    json_t *e;
+
+    dpud_prepare(&d, "hv1", NULL, true);
+    dpud_spawn(&d);
+    dpud_wait_registered(&d);
+    free(sbctl("chassis-add hv9 geneve 192.0.2.9"));
+    encap = sbctl("--bare --columns=_uuid find Encap chassis_name=hv9");
+    assert_int_equal(strlen(encap), 36);
+    usleep(300 * 1000);
+    e = bad_encap(&d, "hv9");
+    assert_null(e);
+
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        char needle[256], line[256];
+        json_int_t steps;
+
+        free(sbctl("set Encap %s 'ip=\"%s\"'", encap, bad[i].ip));
+        e = wait_bad_encap(&d, "hv9", bad[i].ip);
+        assert_string_equal(json_string_value(json_object_get(e, "reason")), bad[i].why);
+        assert_string_equal(json_string_value(json_object_get(e, "type")), "geneve");
+        assert_string_equal(json_string_value(json_object_get(e, "encap_uuid")), encap);
+        json_decref(e);
+
+        /* The table form says the same. */
+        assert_int_equal(ctl(&d, &out, "status"), 0);
+        snprintf(line, sizeof line,
+                 "bad_encaps: 1\n  chassis hv9 type geneve ip \"%s\": %s\n", bad[i].ip,
+                 bad[i].why);
+        if (!strstr(out, line)) {
+            fail_msg("status lacks '%s':\n%s", line, out);
+        }
+        free(out);
+
+        /* More changes to the chassis rows: every step checks them again. */
+        steps = counter(&d, "incremental_steps");
+        for (int k = 0; k < 5; k++) {
+            free(sbctl("set Chassis hv9 hostname=h%zu-%d", i, k));
+        }
+        {
+            uint64_t deadline = time_msec() + WAIT_MS;
+
+            while (counter(&d, "incremental_steps") < steps + 5 &&
+                   time_msec() < deadline) {
+                usleep(100 * 1000);
+            }
+        }
+        assert_true(counter(&d, "incremental_steps") >= steps + 5);
+        snprintf(needle, sizeof needle,
+                 "chassis \"hv9\": Encap geneve ip \"%s\" refused (%s)", bad[i].ip,
+                 bad[i].why);
+        if (log_count(&d, needle) != 1) {
+            char *log = it_file_read(d.log);
+            fail_msg("'%s' logged %d times:\n%s", needle, log_count(&d, needle), log);
+        }
+    }
+
+    /* Fixed: the entry goes away, and says so once. */
+    free(sbctl("set Encap %s ip=192.0.2.9", encap));
+    assert_null(wait_bad_encap(&d, "hv9", NULL));
+    assert_int_equal(ctl(&d, &out, "status"), 0);
+    assert_non_null(strstr(out, "bad_encaps: 0\n"));
+    free(out);
+    assert_int_equal(log_count(&d, "chassis \"hv9\": Encap geneve ip \"2001:db8::9\" "
+                                   "no longer refused"),
+                     1);
+
+    free(sbctl("chassis-del hv9"));
+    assert_int_equal(ctl(&d, NULL, "exit"), 0);
+    dpud_wait_exit(&d);
+    free(encap);
+}
+
+/* A chassis that cannot register (its Encap ip is another chassis's): "status" shows
+ * the server's reason, in table and json, and the log has it once however many times
+ * the registration is retried; once the other chassis is gone it registers. */
+static void
+test_registration_error(void **state OVNIC_UNUSED)
+{
+    uint64_t deadline = time_msec() + WAIT_MS;
+    const char *reason = NULL;
+    struct dpud d;
+    json_t *s = NULL;
+    char *out;
+
+    free(sbctl("chassis-add hvx geneve 192.0.2.2"));
+    dpud_prepare(&d, "hv2", NULL, true);
+    dpud_spawn(&d);
+    /* Several retries (100 ms back-off, doubling). */
+    while (time_msec() < deadline) {
+        json_decref(s);
+        s = status(&d);
+        reason = json_string_value(json_object_get(s, "registration_error"));
+        if (reason && json_integer_value(json_object_get(json_object_get(s, "counters"),
+                                                         "txn_errors")) >= 4) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    assert_non_null(reason);
+    if (!strstr(reason, "constraint violation") || !strstr(reason, "\"Encap\"") ||
+        !strstr(reason, "192.0.2.2")) {
+        fail_msg("registration_error: %s", reason);
+    }
+    assert_true(json_is_null(json_object_get(s, "chassis_uuid")));
+    json_decref(s);
+    assert_int_equal(ctl(&d, &out, "status"), 0);
+    assert_non_null(strstr(out, "registration_error: constraint violation: "));
+    free(out);
+    assert_int_equal(log_count(&d, "cannot register chassis 'hv2'"), 1);
+    assert_int_equal(log_count(&d, "constraint violation"), 1);
+
+    /* The conflict goes: registered, and the error with it. */
+    free(sbctl("chassis-del hvx"));
+    dpud_wait_registered(&d);
+    s = status(&d);
+    assert_true(json_is_null(json_object_get(s, "registration_error")));
+    json_decref(s);
+    assert_int_equal(log_count(&d, "chassis 'hv2' registered"), 1);
+    assert_int_equal(ctl(&d, &out, "status"), 0);
+    assert_non_null(strstr(out, "registration_error: -\n"));
+    free(out);
+    assert_int_equal(ctl(&d, NULL, "exit"), 0);
+    dpud_wait_exit(&d);
+}
+
+/* The SB server stops: "sb_errors" counts the lost connection and the failed
+ * attempts to reconnect.  It comes back without history: the full recompute that
+ * follows is counted once, the same in "status" and "lflows". */
+static void
+test_sb_outage(void **state OVNIC_UNUSED)
+{
+    uint64_t deadline = time_msec() + 3 * WAIT_MS;
+    json_t *s = NULL, *c, *l;
+    struct dpud d;
+    char *out;
+
+    dpud_start(&d, "hv1");
+    s = status(&d);
+    c = json_object_get(s, "counters");
+    assert_int_equal(json_integer_value(json_object_get(c, "sb_errors")), 0);
+    assert_int_equal(json_integer_value(json_object_get(c, "full_recomputes")), 1);
+    json_decref(s);
+    s = NULL;
+
+    free(it_central("kill-member '%s' 1 --db sb --signal TERM", central.dir));
+    while (time_msec() < deadline) {
+        json_decref(s);
+        s = status(&d);
+        c = json_object_get(s, "counters");
+        if (json_integer_value(json_object_get(c, "sb_connect_failures")) >= 2) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    assert_string_not_equal(json_string_value(json_object_get(s, "sb_state")), "SYNCED");
+    assert_int_equal(json_integer_value(json_object_get(c, "sb_disconnects")), 1);
+    assert_true(json_integer_value(json_object_get(c, "sb_connect_failures")) >= 2);
+    assert_int_equal(json_integer_value(json_object_get(c, "sb_errors")),
+                     json_integer_value(json_object_get(c, "sb_disconnects")) +
+                         json_integer_value(json_object_get(c, "sb_connect_failures")) +
+                         json_integer_value(json_object_get(c, "sb_protocol_errors")));
+    json_decref(s);
+    s = NULL;
+
+    free(it_central("start-member '%s' 1 --db sb", central.dir));
+    dpud_wait_registered(&d);
+    while (time_msec() < deadline) {
+        json_decref(s);
+        s = status(&d);
+        if (!strcmp(json_string_value(json_object_get(s, "sb_state")), "SYNCED") &&
+            json_integer_value(json_object_get(json_object_get(s, "counters"),
+                                               "full_recomputes")) >= 2) {
+            break;
+        }
+        usleep(100 * 1000);
+    }
+    assert_int_equal(ctl(&d, &out, "lflows --format=json"), 0);
+    l = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(l);
+    c = json_object_get(s, "counters");
+    assert_int_equal(json_integer_value(json_object_get(c, "full_recomputes")), 2);
+    assert_int_equal(json_integer_value(json_object_get(l, "full_recomputes")),
+                     json_integer_value(json_object_get(c, "full_recomputes")));
+    assert_string_equal(json_string_value(json_object_get(s, "last_full_reason")),
+                        "full resync");
+    assert_string_equal(json_string_value(json_object_get(l, "last_full_reason")),
+                        "full resync");
+    assert_true(json_integer_value(json_object_get(c, "sb_connects")) >= 2);
+    json_decref(l);
+    json_decref(s);
+
+    /* The table forms agree too. */
+    assert_int_equal(ctl(&d, &out, "status"), 0);
+    assert_non_null(strstr(out, "  full_recomputes: 2\n"));
+    free(out);
+    assert_int_equal(ctl(&d, &out, "lflows"), 0);
+    assert_non_null(strstr(out, "full_recomputes: 2\n"));
+    free(out);
+    assert_int_equal(ctl(&d, NULL, "exit"), 0);
+    dpud_wait_exit(&d);
+    nbctl_sync_hv();
+}
+
 int
 main(void)
 {
@@ -827,6 +1130,9 @@ main(void)
         cmocka_unit_test_teardown(test_vif_plug, test_teardown),
         cmocka_unit_test_teardown(test_restart_adopts, test_teardown),
         cmocka_unit_test_teardown(test_monitor_all, test_teardown),
+        cmocka_unit_test_teardown(test_bad_encaps, test_teardown),
+        cmocka_unit_test_teardown(test_registration_error, test_teardown),
+        cmocka_unit_test_teardown(test_sb_outage, test_teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

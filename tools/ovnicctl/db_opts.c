@@ -136,7 +136,7 @@ ovnicctl_db_opts_parse(struct ovnicctl_db_opts *opts, int argc, char *argv[])
     int c;
 
     opts->database = OVNICCTL_DB_DEFAULT_DATABASE;
-    opts->format = OVNICCTL_DB_FORMAT_TABLE;
+    opts->format = OVNICCTL_FORMAT_TABLE;
     opts->timeout_s = OVNICCTL_DB_DEFAULT_TIMEOUT_S;
     options_build(opts, options);
     opterr = 0;
@@ -153,13 +153,8 @@ ovnicctl_db_opts_parse(struct ovnicctl_db_opts *opts, int argc, char *argv[])
             opts->database = optarg;
             break;
         case OPT_FORMAT:
-            if (!strcmp(optarg, "table")) {
-                opts->format = OVNICCTL_DB_FORMAT_TABLE;
-            } else if (!strcmp(optarg, "json")) {
-                opts->format = OVNICCTL_DB_FORMAT_JSON;
-            } else {
-                return ovnicctl_usage_error(
-                    opts->path, "unknown format '%s' (use table or json)", optarg);
+            if (ovnicctl_format_parse(opts->path, optarg, &opts->format) >= 0) {
+                return OVNICCTL_EXIT_USAGE;
             }
             break;
         case OPT_TIMEOUT: {

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 
+#include "ovnicctl.h"
 #include "shared/util/tls.h"
 
 #define OVNICCTL_DB_DEFAULT_DATABASE "OVN_Southbound"
@@ -21,7 +22,7 @@
     "  --db=REMOTE           server(s): unix:PATH, tcp:IP:PORT or ssl:IP:PORT, or a\n" \
     "                        comma-separated list of cluster members (required)\n"
 #define OVNICCTL_DB_HELP_COMMON                                                       \
-    "  --format=table|json   output format (default: table)\n"                        \
+    OVNICCTL_FORMAT_HELP                                                              \
     "  --timeout=SECS        give up if not synchronised within SECS (default: 10;\n" \
     "                        0: wait forever)\n"                                      \
     "  --leader-only         only accept a cluster's leader (default: any member)\n"  \
@@ -33,11 +34,6 @@
 
 /* The most flags a command may add to the common options. */
 #define OVNICCTL_DB_MAX_FLAGS 8
-
-enum ovnicctl_db_format {
-    OVNICCTL_DB_FORMAT_TABLE,
-    OVNICCTL_DB_FORMAT_JSON,
-};
 
 /* An option without a value that one command adds ("--no-initial"). */
 struct ovnicctl_db_flag {
@@ -55,7 +51,7 @@ struct ovnicctl_db_opts {
     /* What the command line says.  Strings are borrowed from argv. */
     const char *db;
     const char *database;
-    enum ovnicctl_db_format format;
+    enum ovnicctl_format format;
     double timeout_s; /* 0: no limit. */
     bool leader_only;
     struct tls_config tls;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpu/pipeline/ct.h"
 #include "dpud_cmd.h"
 #include "ovnicctl.h"
 
@@ -57,27 +58,44 @@ dp_parse(const char *path, int argc, char *argv[], struct dp_opts *o, bool zone_
             free(o->target);
             o->target = strdup(optarg);
             break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "json") && strcmp(optarg, "table") &&
-                strcmp(optarg, "text")) {
-                return ovnicctl_usage_error(
-                    path, "unknown format '%s' (use text or json)", optarg);
+        case OPT_FORMAT: {
+            enum ovnicctl_format format;
+
+            if (ovnicctl_format_parse(path, optarg, &format) >= 0) {
+                return OVNICCTL_EXIT_USAGE;
             }
-            o->json = !strcmp(optarg, "json");
+            o->json = format == OVNICCTL_FORMAT_JSON;
             break;
-        case OPT_ZONE:
+        }
+        case OPT_ZONE: {
+            json_t *text = json_string(optarg);
+            uint16_t zone;
+            int error = text ? ct_zone_parse(text, &zone) : -ENOMEM;
+
+            json_decref(text);
+            if (!zone_ok) {
+                return ovnicctl_usage_error(path, "unknown option '%s'",
+                                            argv[optind - 1]);
+            }
+            if (error) {
+                return ovnicctl_usage_error(path, "bad --zone '%s': " CT_ZONE_ERROR,
+                                            optarg);
+            }
+            o->zone = zone;
+            break;
+        }
         case OPT_LIMIT: {
-            if ((c == OPT_ZONE && !zone_ok) || (c == OPT_LIMIT && !limit_ok)) {
+            if (!limit_ok) {
                 return ovnicctl_usage_error(path, "unknown option '%s'",
                                             argv[optind - 1]);
             }
             long v = strtol(optarg, &end, 10);
-            long max = c == OPT_ZONE ? 65535 : INT32_MAX;
-            if (*end || !*optarg || v < 0 || v > max) {
-                return ovnicctl_usage_error(path, "bad %s '%s'",
-                                            c == OPT_ZONE ? "zone" : "limit", optarg);
+            if (*end || !*optarg || v < 0 || v > INT32_MAX) {
+                return ovnicctl_usage_error(
+                    path, "bad --limit '%s': a number from 0 (no limit) to %d", optarg,
+                    INT32_MAX);
             }
-            *(c == OPT_ZONE ? &o->zone : &o->limit) = v;
+            o->limit = v;
             break;
         }
         default:
@@ -327,6 +345,81 @@ run_neigh(int argc, char *argv[])
     return status;
 }
 
+/* Member 'key' of 'obj' if it is a string, else "". */
+static const char *
+jstr(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+/* Prints a "dp-trace" result as ovnicctl trace prints its detailed form: the walk
+ * (indented by depth), then the verdict and the megaflow. */
+static void
+print_trace(const json_t *r)
+{
+    const char *refused = jstr(r, "error");
+    const json_t *mf = json_object_get(r, "megaflow");
+    const json_t *v;
+    size_t i;
+
+    if (*refused) {
+        printf("*** input refused: %s\n", refused);
+    }
+    json_array_foreach(json_object_get(r, "trace"), i, v)
+    {
+        const char *type = jstr(v, "type");
+        const char *text = jstr(v, "text");
+        int ind = 2 * (int)json_integer_value(json_object_get(v, "depth"));
+        int table = (int)json_integer_value(json_object_get(v, "table"));
+
+        if (!strcmp(type, "pipeline")) {
+            printf("%*s%s\n", ind, "", text);
+        } else if (!strcmp(type, "flow")) {
+            const char *stage = jstr(v, "stage");
+            const char *uuid = jstr(v, "uuid");
+
+            printf("%*s%2d. %s (priority %d, uuid %.8s): %s\n", ind, "", table,
+                   *stage ? stage : jstr(v, "pipeline"),
+                   (int)json_integer_value(json_object_get(v, "priority")), uuid,
+                   jstr(v, "match"));
+            printf("%*s    %s\n", ind, "", jstr(v, "actions"));
+        } else if (!strcmp(type, "no-match")) {
+            printf("%*s%2d. no flow matched\n", ind, "", table);
+        } else {
+            printf("%*s    %s%s\n", ind, "",
+                   !strcmp(type, "drop") || !strcmp(type, "output") ? "=> " : "", text);
+        }
+    }
+    putchar('\n');
+    json_array_foreach(json_object_get(r, "outputs"), i, v)
+    {
+        const char *type = jstr(v, "type");
+
+        printf("output: %s %s", type, jstr(v, "port"));
+        if (!strcmp(type, "tunnel")) {
+            printf(" via chassis %s (%s)", jstr(v, "chassis"), jstr(v, "encap_ip"));
+        }
+        putchar('\n');
+    }
+    json_array_foreach(json_object_get(r, "drops"), i, v)
+    {
+        printf("drop: %s\n", jstr(v, "reason"));
+    }
+    json_array_foreach(json_object_get(r, "controller"), i, v)
+    {
+        printf("controller: %s %s\n", jstr(v, "action"), jstr(v, "text"));
+    }
+    if (json_is_object(mf)) {
+        const char *why = jstr(mf, "uncacheable_reason");
+
+        printf("megaflow: %s\n  actions: %s\n", jstr(mf, "match"), jstr(mf, "actions"));
+        if (!json_is_true(json_object_get(mf, "cacheable"))) {
+            printf("  not cacheable%s%s\n", *why ? ": " : "", why);
+        }
+    }
+}
+
 static int
 run_trace(int argc, char *argv[])
 {
@@ -341,13 +434,10 @@ run_trace(int argc, char *argv[])
         json_t *args =
             json_pack("{s:s,s:s}", "port", argv[optind], "packet", argv[optind + 1]);
         status = dp_call(&o, "dp-trace", args, &result);
-        if (!status) {
-            const char *minimal = json_string_value(json_object_get(result, "minimal"));
-            if (o.json || !minimal) {
-                status = ovnicctl_print_json(result);
-            } else {
-                fputs(minimal, stdout);
-            }
+        if (!status && o.json) {
+            status = ovnicctl_print_json(result);
+        } else if (!status) {
+            print_trace(result);
         }
     }
     json_decref(result);
@@ -375,12 +465,11 @@ run_ct_stats(int argc, char *argv[])
     return dp_query("conntrack stats", argc, argv, "conntrack-stats", false, false, NULL);
 }
 
-#define DP_COMMON_OPTIONS                                           \
-    "Options:\n"                                                    \
-    "  --target=PATH        ovnic-dpud's control socket (default: " \
-    "$OVNIC_RUNDIR/ovnic-dpud.ctl,\n"                               \
-    "                       else /var/run/ovnic/ovnic-dpud.ctl)\n"  \
-    "  --format=text|json   output format (default: text)\n"
+#define DP_COMMON_OPTIONS                                             \
+    "Options:\n"                                                      \
+    "  --target=PATH         ovnic-dpud's control socket (default:\n" \
+    "                        $OVNIC_RUNDIR/ovnic-dpud.ctl, else\n"    \
+    "                        /var/run/ovnic/ovnic-dpud.ctl)\n" OVNICCTL_FORMAT_HELP
 
 static const struct ovnicctl_command show_cmd = {
     .name = "show",
@@ -411,7 +500,7 @@ static const struct ovnicctl_command dump_flows_cmd = {
             "\n"
             "Lists the megaflow cache: each masked match, its composed actions, and\n"
             "its packet and byte counters.\n"
-            "\n" DP_COMMON_OPTIONS "  --limit=N            at most N megaflows\n",
+            "\n" DP_COMMON_OPTIONS "  --limit=N             at most N megaflows\n",
     .run = run_dump_flows,
 };
 
@@ -485,8 +574,8 @@ static const struct ovnicctl_command ct_dump_cmd = {
             "\n"
             "Lists the connections of zone Z (default: every zone): original and\n"
             "reply tuples, state, mark, NAT and time left.\n"
-            "\n" DP_COMMON_OPTIONS "  --zone=Z             only zone Z\n"
-            "  --limit=N            at most N connections\n",
+            "\n" DP_COMMON_OPTIONS "  --zone=Z              only zone Z (0 to 65535)\n"
+            "  --limit=N             at most N connections\n",
     .run = run_ct_dump,
 };
 
@@ -496,7 +585,7 @@ static const struct ovnicctl_command ct_flush_cmd = {
     .help = "Usage: ovnicctl conntrack flush [--zone=Z] [OPTIONS]\n"
             "\n"
             "Removes the connections of zone Z, or every connection.\n"
-            "\n" DP_COMMON_OPTIONS "  --zone=Z             only zone Z\n",
+            "\n" DP_COMMON_OPTIONS "  --zone=Z              only zone Z (0 to 65535)\n",
     .run = run_ct_flush,
 };
 

@@ -237,16 +237,15 @@ parse_opts(const char *path, int argc, char *argv[], struct dpud_opts *o, bool p
             free(o->target);
             o->target = strdup(optarg);
             break;
-        case OPT_FORMAT:
-            if (!strcmp(optarg, "json")) {
-                o->json = true;
-            } else if (!strcmp(optarg, "table") || !strcmp(optarg, "text")) {
-                o->json = false;
-            } else {
-                return ovnicctl_usage_error(
-                    path, "unknown format '%s' (use text or json)", optarg);
+        case OPT_FORMAT: {
+            enum ovnicctl_format format;
+
+            if (ovnicctl_format_parse(path, optarg, &format) >= 0) {
+                return OVNICCTL_EXIT_USAGE;
             }
+            o->json = format == OVNICCTL_FORMAT_JSON;
             break;
+        }
         case OPT_TIMEOUT:
             o->timeout_s = strtod(optarg, &end);
             if (*end || o->timeout_s <= 0 || o->timeout_s > 86400) {
@@ -383,6 +382,27 @@ print_control_socket(const json_t *ctl)
     }
 }
 
+/* The refused Encap rows: "bad_encaps: N", then one line each with the words of the
+ * JSON form: chassis NAME type TYPE ip "IP": REASON. */
+static void
+print_bad_encaps(const json_t *bad)
+{
+    const json_t *e;
+    size_t i;
+
+    printf("bad_encaps: %zu\n", json_array_size(bad));
+    json_array_foreach(bad, i, e)
+    {
+        char *ip = json_dumps(json_object_get(e, "ip"), JSON_ENCODE_ANY);
+
+        printf("  chassis %s type %s ip %s: %s\n",
+               json_string_value(json_object_get(e, "chassis")),
+               json_string_value(json_object_get(e, "type")), ip ? ip : "?",
+               json_string_value(json_object_get(e, "reason")));
+        free(ip);
+    }
+}
+
 static int
 run_status(int argc, char *argv[])
 {
@@ -395,6 +415,7 @@ run_status(int argc, char *argv[])
         "chassis_uuid",
         "chassis_private_uuid",
         "chassis_current",
+        "registration_error",
         "monitor_all",
         "local_datapaths",
         "local_ports",
@@ -402,6 +423,7 @@ run_status(int argc, char *argv[])
         "nb_cfg_seen",
         "nb_cfg_acked",
         "datapath",
+        "last_full_reason",
     };
     struct dpud_opts o;
     json_t *result = NULL;
@@ -428,6 +450,7 @@ run_status(int argc, char *argv[])
                 ovnicctl_print_value(json_object_get(result, order[i]));
                 putchar('\n');
             }
+            print_bad_encaps(json_object_get(result, "bad_encaps"));
             printf("counters:\n");
             json_object_foreach((json_t *)counters, key, v)
             {
@@ -645,35 +668,35 @@ run_lflows(int argc, char *argv[])
     return finish(&o, status);
 }
 
-#define COMMON_OPTIONS                                                                  \
-    "Options:\n"                                                                        \
-    "  --target=PATH     control socket (default: $OVNIC_RUNDIR/ovnic-dpud.ctl, else\n" \
-    "                    " DEFAULT_RUNDIR "/ovnic-dpud.ctl)\n"                          \
-    "  --timeout=SECS    give up after SECS seconds (default 30)\n"
+#define COMMON_OPTIONS                                                                 \
+    "Options:\n"                                                                       \
+    "  --target=PATH         control socket (default: $OVNIC_RUNDIR/ovnic-dpud.ctl,\n" \
+    "                        else " DEFAULT_RUNDIR "/ovnic-dpud.ctl)\n"                \
+    "  --timeout=SECS        give up after SECS seconds (default 30)\n"
 
 static const struct ovnicctl_command status_cmd = {
     .name = "status",
     .summary = "show the daemon's SB state and counters",
-    .help = "Usage: ovnicctl dpud status [--format=text|json] [OPTIONS]\n"
+    .help = "Usage: ovnicctl dpud status [--format=table|json] [OPTIONS]\n"
             "\n"
             "Shows the chassis name, the SB connection, the Chassis row, the counts of\n"
             "local datapaths and ports, nb_cfg seen and acknowledged, and counters.\n"
-            "\n" COMMON_OPTIONS "  --format=text|json  output format (default: text)\n",
+            "\n" COMMON_OPTIONS OVNICCTL_FORMAT_HELP,
     .run = run_status,
 };
 
 static const struct ovnicctl_command lflows_cmd = {
     .name = "lflows",
     .summary = "show the logical-flow translation counters and failures",
-    .help = "Usage: ovnicctl dpud lflows [--failures] [--format=text|json] [OPTIONS]\n"
+    .help = "Usage: ovnicctl dpud lflows [--failures] [--format=table|json] [OPTIONS]\n"
             "\n"
             "Shows how many logical flows of the local datapaths are parsed into IR,\n"
             "how many fail, and the counters of the incremental engine (flows parsed\n"
             "in full recomputes and incrementally, and why they were parsed again).\n"
             "With --failures, also lists each failing flow with its uuid, pipeline,\n"
             "table, stage, the part that failed and the parser's message.\n"
-            "\n" COMMON_OPTIONS "  --format=text|json  output format (default: text)\n"
-            "  --failures        list the failing flows\n",
+            "\n" COMMON_OPTIONS OVNICCTL_FORMAT_HELP
+            "  --failures            list the failing flows\n",
     .run = run_lflows,
 };
 
@@ -707,8 +730,8 @@ static const struct ovnicctl_command port_del_cmd = {
 static const struct ovnicctl_command port_list_cmd = {
     .name = "port-list",
     .summary = "list the local VIFs and their binding state",
-    .help = "Usage: ovnicctl dpud port-list [--format=text|json] [OPTIONS]\n"
-            "\n" COMMON_OPTIONS "  --format=text|json  output format (default: text)\n",
+    .help = "Usage: ovnicctl dpud port-list [--format=table|json] [OPTIONS]\n"
+            "\n" COMMON_OPTIONS OVNICCTL_FORMAT_HELP,
     .run = run_port_list,
 };
 

@@ -256,7 +256,7 @@ lflow_check_run(int argc, char *argv[])
     }
     if (error) {
         status = ovnicctl_error("checking logical flows: %s", strerror(-error));
-    } else if (opts.format == OVNICCTL_DB_FORMAT_JSON) {
+    } else if (opts.format == OVNICCTL_FORMAT_JSON) {
         json_t *json = check_to_json(&check);
         if (!json || json_dumpf(json, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER)) {
             status = ovnicctl_error("writing output failed");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,14 @@
 #define FLASH_CHUNK 65536
 
 static const char nicsim_help[] =
-    "Usage: ovnicctl nicsim [--socket PATH] COMMAND [ARGS...]\n"
+    "Usage: ovnicctl nicsim [--socket PATH] [--format=table|json] COMMAND [ARGS...]\n"
     "\n"
     "Drives a simulated NIC (ovnic-nicsim) through its control socket: PATH, else\n"
     "$OVNIC_NICSIM_SOCKET, else " OVNICCTL_NICSIM_DEFAULT_SOCKET ".\n"
+    "\n"
+    "Options (before COMMAND):\n"
+    "  --socket=PATH         the control socket\n" OVNICCTL_FORMAT_HELP
+    "                        (json: the NIC's answer as it is)\n"
     "\n"
     "Commands:\n"
     "  status                     process, profile, VFs, rules\n"
@@ -57,6 +62,7 @@ struct nicsim_conn {
     struct jsonrpc *rpc;
     const char *socket;
     int64_t next_id;
+    bool json; /* --format=json */
 };
 
 static int
@@ -336,7 +342,12 @@ flash_write_file(struct nicsim_conn *c, const char *slot, long long offset,
         total += n;
     }
     close(fd);
-    if (!rc) {
+    if (!rc && c->json) {
+        json_t *j = json_pack("{s:s,s:I,s:I}", "slot", slot, "offset", (json_int_t)offset,
+                              "bytes", (json_int_t)total);
+        print_json(j);
+        json_decref(j);
+    } else if (!rc) {
         printf("wrote %lld bytes to slot %s at offset %lld\n", total, slot, offset);
     }
     return rc;
@@ -430,7 +441,9 @@ run_command(struct nicsim_conn *c, int argc, char *argv[])
     if (rc) {
         return rc;
     }
-    if (!strcmp(cmd, "ports")) {
+    if (c->json) {
+        print_json(result);
+    } else if (!strcmp(cmd, "ports")) {
         print_ports(result);
     } else if (!strcmp(cmd, "rules")) {
         print_rules(result);
@@ -456,15 +469,33 @@ nicsim_run(int argc, char *argv[])
     if (!socket || !socket[0]) {
         socket = OVNICCTL_NICSIM_DEFAULT_SOCKET;
     }
-    if (i < argc && !strcmp(argv[i], "--socket")) {
-        if (i + 1 >= argc) {
-            return ovnicctl_usage_error("nicsim", "--socket needs a PATH");
+    c.json = false;
+    while (i < argc) {
+        bool with_value = !strcmp(argv[i], "--socket") || !strcmp(argv[i], "--format");
+        const char *value;
+
+        if (with_value) {
+            if (i + 1 >= argc) {
+                return ovnicctl_usage_error("nicsim", "%s needs a value", argv[i]);
+            }
+            value = argv[i + 1];
+        } else if (!strncmp(argv[i], "--socket=", 9) ||
+                   !strncmp(argv[i], "--format=", 9)) {
+            value = argv[i] + 9;
+        } else {
+            break;
         }
-        socket = argv[i + 1];
-        i += 2;
-    } else if (i < argc && !strncmp(argv[i], "--socket=", 9)) {
-        socket = argv[i] + 9;
-        i++;
+        if (!strncmp(argv[i], "--socket", 8)) {
+            socket = value;
+        } else {
+            enum ovnicctl_format format;
+
+            if (ovnicctl_format_parse("nicsim", value, &format) >= 0) {
+                return OVNICCTL_EXIT_USAGE;
+            }
+            c.json = format == OVNICCTL_FORMAT_JSON;
+        }
+        i += with_value ? 2 : 1;
     }
     if (i >= argc) {
         return ovnicctl_usage_error("nicsim", "missing command");

@@ -46,6 +46,20 @@ ovnicctl_usage_error(const char *path, const char *fmt, ...)
 }
 
 int
+ovnicctl_format_parse(const char *path, const char *word, enum ovnicctl_format *format)
+{
+    if (!strcmp(word, "table")) {
+        *format = OVNICCTL_FORMAT_TABLE;
+    } else if (!strcmp(word, "json")) {
+        *format = OVNICCTL_FORMAT_JSON;
+    } else {
+        return ovnicctl_usage_error(path, "unknown format '%s' (use table or json)",
+                                    word);
+    }
+    return -1;
+}
+
+int
 ovnicctl_error(const char *fmt, ...)
 {
     va_list args;

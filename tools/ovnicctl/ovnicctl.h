@@ -47,6 +47,23 @@ extern const struct ovnicctl_command ovnicctl_conntrack_command;
 /** The "trace" command: a packet through ovnic's pipeline (trace_cmd.c). */
 extern const struct ovnicctl_command ovnicctl_trace_command;
 
+/* The output formats of every command that prints something: "--format=table" (the
+ * default: text for people) and "--format=json". */
+enum ovnicctl_format {
+    OVNICCTL_FORMAT_TABLE,
+    OVNICCTL_FORMAT_JSON,
+};
+
+/* The help line of --format, the same in every command. */
+#define OVNICCTL_FORMAT_HELP "  --format=table|json   output format (default: table)\n"
+
+/** Parses the --format word 'word' of command 'path' into '*format'.  Every command
+ * takes its --format through this function, so that they all accept the same words.
+ * Returns -1 on success, or OVNICCTL_EXIT_USAGE after printing "unknown format
+ * 'WORD' (use table or json)". */
+int ovnicctl_format_parse(const char *path, const char *word,
+                          enum ovnicctl_format *format);
+
 /** Prints "ovnicctl: <message>" and a hint to use --help on stderr, for a usage
  * error in command 'path' (e.g. "ovsdb monitor").  Returns OVNICCTL_EXIT_USAGE. */
 int ovnicctl_usage_error(const char *path, const char *fmt, ...)

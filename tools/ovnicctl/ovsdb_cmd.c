@@ -327,7 +327,7 @@ change_print(const struct ovsdb_run *run, const struct ovsdb_row *row, bool init
     char uuid[UUID_LEN + 1];
 
     uuid_to_string(ovsdb_row_uuid(row), uuid);
-    if (run->opts->common.format == OVNICCTL_DB_FORMAT_JSON) {
+    if (run->opts->common.format == OVNICCTL_FORMAT_JSON) {
         json_t *obj = json_object();
 
         json_object_set_new(obj, "change", json_string(change_name(change, initial)));
@@ -522,7 +522,7 @@ dump_print(const struct ovsdb_run *run)
     if (!names) {
         return ovnicctl_error("out of memory");
     }
-    if (run->opts->common.format == OVNICCTL_DB_FORMAT_JSON) {
+    if (run->opts->common.format == OVNICCTL_FORMAT_JSON) {
         /* One row per line: readable, and still a single JSON object. */
         printf("{");
         for (i = 0; i < n; i++) {

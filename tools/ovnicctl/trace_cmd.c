@@ -351,7 +351,7 @@ struct trace_ctx {
     struct pipeline *pipeline;
     struct trace_ct ct;
     enum trace_form form;
-    enum ovnicctl_db_format format;
+    enum ovnicctl_format format;
 };
 
 /* Runs one trace and prints it.  Returns 0, or an OVNICCTL_EXIT_* status after
@@ -417,7 +417,7 @@ trace_one(struct trace_ctx *ctx, const struct trace_req *req)
         snprintf(msg, sizeof msg, "walking the pipeline: %s", strerror(-ret));
         goto fail;
     }
-    if (ctx->format == OVNICCTL_DB_FORMAT_JSON) {
+    if (ctx->format == OVNICCTL_FORMAT_JSON) {
         json_t *json = result_json(req, &result);
         if (!json || json_dumpf(json, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER)) {
             status = ovnicctl_error("writing output failed");
@@ -431,7 +431,7 @@ trace_one(struct trace_ctx *ctx, const struct trace_req *req)
     goto out;
 
 fail:
-    if (ctx->format == OVNICCTL_DB_FORMAT_JSON) {
+    if (ctx->format == OVNICCTL_FORMAT_JSON) {
         json_t *json = json_pack("{s:s, s:s, s:s}", "datapath", req->datapath,
                                  "microflow", req->microflow, "error", msg);
         if (json) {
@@ -513,7 +513,7 @@ trace_batch(struct trace_ctx *ctx)
             continue;
         }
         if (!batch_parse(line, &req)) {
-            if (ctx->format == OVNICCTL_DB_FORMAT_JSON) {
+            if (ctx->format == OVNICCTL_FORMAT_JSON) {
                 printf("{\"error\": \"line %lu: malformed\"}\n", lineno);
                 fflush(stdout);
             } else {
@@ -527,7 +527,7 @@ trace_batch(struct trace_ctx *ctx)
         if (trace_one(ctx, &req)) {
             status = OVNICCTL_EXIT_FAILURE;
         }
-        if (ctx->format != OVNICCTL_DB_FORMAT_JSON) {
+        if (ctx->format != OVNICCTL_FORMAT_JSON) {
             putchar('\n');
         }
     }

@@ -225,13 +225,50 @@ test_ct_det_nat_commit(void **state)
     (void)state;
 }
 
+/* Conntrack zones: 0..65535, as a JSON integer or a string of digits; anything else
+ * refused, with '*zone' left alone. */
+static void
+test_ct_zone_parse(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"0",     "7",         "65535",
+                                       "\"0\"", "\"65535\"", "\"00042\""};
+    static const int64_t good_v[] = {0, 7, 65535, 0, 65535, 42};
+    static const char *const bad[] = {"-1",        "65536",      "70000",   "\"-1\"",
+                                      "\"70000\"", "\"\"",       "\"1e3\"", "\" 7\"",
+                                      "\"0x10\"",  "1.5",        "true",    "null",
+                                      "[7]",       "\"123456\"", "{}"};
+
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        json_t *v = json_loads(good[i], JSON_DECODE_ANY, NULL);
+        uint16_t zone = 1;
+
+        assert_non_null(v);
+        assert_int_equal(ct_zone_parse(v, &zone), 0);
+        assert_int_equal(zone, good_v[i]);
+        json_decref(v);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *v = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+        uint16_t zone = 1234;
+
+        assert_non_null(v);
+        if (ct_zone_parse(v, &zone) != -EINVAL) {
+            fail_msg("zone %s accepted", bad[i]);
+        }
+        assert_int_equal(zone, 1234);
+        json_decref(v);
+    }
+    assert_int_equal(ct_zone_parse(NULL, &(uint16_t){0}), -EINVAL);
+    assert_string_equal(CT_ZONE_ERROR, "a conntrack zone is an integer from 0 to 65535");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ct_state_parse),
-        cmocka_unit_test(test_ct_det_states),
-        cmocka_unit_test(test_ct_det_lb),
+        cmocka_unit_test(test_ct_state_parse),    cmocka_unit_test(test_ct_zone_parse),
+        cmocka_unit_test(test_ct_det_states),     cmocka_unit_test(test_ct_det_lb),
         cmocka_unit_test(test_ct_det_nat_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
