@@ -438,8 +438,6 @@ inventory_table(const struct host_inventory *inv)
             inv_vf_attached_format(v, attached, sizeof attached);
             if (v->has_info) {
                 snprintf(vlan, sizeof vlan, "%u", v->info.vlan);
-            } else if (v->attached && v->att.vlan >= 0) {
-                snprintf(vlan, sizeof vlan, "%d", v->att.vlan);
             }
             printf("  %-3u %-13s %-15s %-12s %-10s %-17s %-8s %-16s %-16s %-4s %-8s %s\n",
                    v->vf.vf, v->vf.pci_addr, dash(v->netdev), dash(v->netns),

@@ -498,12 +498,11 @@ override_write(const char *dir, struct sriov_vf *vf, const char *driver,
 }
 
 int
-sriov_vf_bind(const char *root, struct sriov_vf *vf, const char *driver,
-              struct ovnic_err *err)
+sriov_vf_bind_check(const char *root, const struct sriov_vf *vf, const char *driver,
+                    struct ovnic_err *err)
 {
     char path[PATH_MAX];
     char dir[PATH_MAX];
-    int error;
 
     if (dev_dir(root, vf->pci_addr, dir, sizeof dir) ||
         pathf(path, sizeof path, "%s/driver_override", dir)) {
@@ -524,6 +523,23 @@ sriov_vf_bind(const char *root, struct sriov_vf *vf, const char *driver,
         return ovnic_err_set(err, -EOPNOTSUPP, "driver_override",
                              "the VF has no driver_override: cannot choose its driver",
                              "%s", path);
+    }
+    return 0;
+}
+
+int
+sriov_vf_bind(const char *root, struct sriov_vf *vf, const char *driver,
+              struct ovnic_err *err)
+{
+    char dir[PATH_MAX];
+    int error;
+
+    error = sriov_vf_bind_check(root, vf, driver, err);
+    if (error) {
+        return error;
+    }
+    if (dev_dir(root, vf->pci_addr, dir, sizeof dir)) {
+        return -ENAMETOOLONG;
     }
     if (driver && !strcmp(vf->driver, driver)) {
         return 0;

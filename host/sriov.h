@@ -99,6 +99,12 @@ int sriov_vf_get(const char *root, const struct sriov_pf *pf, unsigned int vf,
 int sriov_vf_bind(const char *root, struct sriov_vf *vf, const char *driver,
                   struct ovnic_err *err);
 
+/** The checks of sriov_vf_bind() before it changes anything: 'driver' (unless NULL)
+ * is loaded, and the VF has driver_override.  Returns 0, -ENODEV or -EOPNOTSUPP
+ * (with 'err' set). */
+int sriov_vf_bind_check(const char *root, const struct sriov_vf *vf, const char *driver,
+                        struct ovnic_err *err);
+
 /** True if 's' is a PCI address "DDDD:BB:DD.F" (hexadecimal, lower or upper case). */
 bool sriov_pci_addr_is_valid(const char *s);
 

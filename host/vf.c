@@ -440,7 +440,12 @@ vf_attach(const struct host_ctx *ctx, const struct vf_attach_request *req,
                  res->vf.driver);
         snprintf(res->record.host_ifname, sizeof res->record.host_ifname, "%s",
                  res->vf.ifname);
-        /* Settings go through the PF, before the VF's netdev disappears. */
+        /* Settings go through the PF, before the VF's netdev disappears; and only
+         * once the VF can be bound. */
+        error = sriov_vf_bind_check(ctx->sysfs_root, &res->vf, HOST_VM_DRIVER, err);
+        if (error) {
+            goto out;
+        }
         vf_configure(nl, &res->pf, &res->vf, &req->config, &res->settings);
         error = sriov_vf_bind(ctx->sysfs_root, &res->vf, HOST_VM_DRIVER, err);
     }
