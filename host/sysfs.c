@@ -107,7 +107,9 @@ host_sysfs_write(const char *path, const char *text)
     int error = 0;
     int fd;
 
-    fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC as a shell's '>' does: sysfs ignores it, and a simulated tree of plain
+     * files needs it. */
+    fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0) {
         return -errno;
     }

@@ -29,7 +29,8 @@ int host_sysfs_read_bin(const char *path, uint8_t *buf, size_t size);
  * host_sysfs_read(); '*value' is untouched on failure. */
 int host_sysfs_read_uint(const char *path, unsigned long *value);
 
-/** Writes 'text' to 'path' in one write(), as "echo -n TEXT > PATH" does; the
+/** Writes 'text' to 'path' in one write(), as "echo -n TEXT > PATH" does (O_TRUNC
+ * included, for simulated trees of plain files); the
  * kernel's answer to the write (for example -EBUSY from sriov_numvfs) is the
  * result.  The file must exist (it is never created).  Returns 0 or a negative
  * errno. */
