@@ -272,7 +272,8 @@ attach_netns(const struct host_ctx *ctx, struct host_nl *nl,
              const struct vf_attach_request *req, struct vf_attach_result *res,
              struct ovnic_err *err)
 {
-    struct host_nl_link link;
+    struct host_nl_link link, other;
+    struct host_nl *ns_nl = NULL;
     const char *name;
     int ns_fd;
     int error;
@@ -300,16 +301,37 @@ attach_netns(const struct host_ctx *ctx, struct host_nl *nl,
         return ovnic_err_set(err, -EINVAL, "netns", "is the host's own namespace", "%s",
                              req->netns);
     }
+    error = host_nl_open(ns_fd, &ns_nl);
+    if (error) {
+        close(ns_fd);
+        return ovnic_err_set(err, error, "netns",
+                             "cannot open rtnetlink in the namespace", "%s", req->netns);
+    }
+    /* The kernel moves a netdev before it renames it, and leaves it moved when the
+     * name is taken there: so look first. */
+    name = req->ifname ? req->ifname : res->vf.ifname;
+    if (!host_nl_link_get(ns_nl, name, &other)) {
+        error = ovnic_err_set(err, -EEXIST, "netns", "the name is taken in the namespace",
+                              "%s already has %s", req->netns, name);
+        goto out;
+    }
     vf_configure(nl, &res->pf, &res->vf, &req->config, &res->settings);
 
-    name = req->ifname ? req->ifname : res->vf.ifname;
     error = host_nl_link_move(nl, link.ifindex, ns_fd, name);
-    close(ns_fd);
     if (error) {
-        return ovnic_err_set(err, error, "netns",
-                             error == -EEXIST ? "the name is taken in the namespace"
-                                              : "cannot move the VF's netdev",
-                             "%s as %s into %s", res->vf.ifname, name, req->netns);
+        int self_fd;
+
+        ovnic_err_set(err, error, "netns",
+                      error == -EEXIST ? "the name is taken in the namespace"
+                                       : "cannot move the VF's netdev",
+                      "%s as %s into %s", res->vf.ifname, name, req->netns);
+        /* Moved but not renamed: bring it back. */
+        if (!host_nl_link_get(ns_nl, res->vf.ifname, &other) &&
+            other.ifindex == link.ifindex && !netns_open_self(&self_fd)) {
+            host_nl_link_move(ns_nl, other.ifindex, self_fd, NULL);
+            close(self_fd);
+        }
+        goto out;
     }
     res->record.kind = HOST_ATTACH_NETNS;
     snprintf(res->record.netns, sizeof res->record.netns, "%s", req->netns);
@@ -318,7 +340,11 @@ attach_netns(const struct host_ctx *ctx, struct host_nl *nl,
              res->vf.ifname);
     snprintf(res->record.host_driver, sizeof res->record.host_driver, "%s",
              res->vf.driver);
-    return 0;
+
+out:
+    host_nl_close(ns_nl);
+    close(ns_fd);
+    return error;
 }
 
 /* Moves an attached netdev back (the undo of attach_netns()). */
@@ -326,8 +352,8 @@ static int
 netns_return(const struct host_attachment *a, char *warning, size_t wsize,
              struct ovnic_err *err)
 {
+    struct host_nl *nl, *host_nl;
     struct host_nl_link link;
-    struct host_nl *nl;
     int self_fd = -1;
     int ns_fd;
     int error;
@@ -355,6 +381,19 @@ netns_return(const struct host_attachment *a, char *warning, size_t wsize,
         ovnic_err_set(err, error, "netns", "the VF's netdev is not in the namespace",
                       "no %s in %s (renamed or moved from there?)", a->ifname, a->netns);
         goto out;
+    }
+    /* As in attach_netns(): a taken name would leave it moved under its other
+     * name. */
+    if (a->host_ifname[0] && !host_nl_open(-1, &host_nl)) {
+        struct host_nl_link other;
+
+        error = host_nl_link_get(host_nl, a->host_ifname, &other) ? 0 : -EEXIST;
+        host_nl_close(host_nl);
+        if (error) {
+            ovnic_err_set(err, error, "netns", "the host name of the netdev is taken",
+                          "%s exists in the host", a->host_ifname);
+            goto out;
+        }
     }
     error = netns_open_self(&self_fd);
     if (!error) {

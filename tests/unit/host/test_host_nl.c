@@ -241,9 +241,8 @@ test_vf_trust(void **state)
     assert_int_equal(p->setting, 1);
     v.trust = false;
     assert_int_equal(host_nl_vf_set(*state, PF_IFINDEX, 3, HOST_VF_TRUST, &v), 0);
-    assert_int_equal(((const struct ifla_vf_trust *)vf_attr(1, IFLA_VF_TRUST, sizeof *p))
-                         ->setting,
-                     0);
+    assert_int_equal(
+        ((const struct ifla_vf_trust *)vf_attr(1, IFLA_VF_TRUST, sizeof *p))->setting, 0);
 }
 
 static void
@@ -276,7 +275,8 @@ test_vf_link_state(void **state)
         const struct ifla_vf_link_state *p;
 
         v.link_state = states[i];
-        assert_int_equal(host_nl_vf_set(*state, PF_IFINDEX, 2, HOST_VF_LINK_STATE, &v), 0);
+        assert_int_equal(host_nl_vf_set(*state, PF_IFINDEX, 2, HOST_VF_LINK_STATE, &v),
+                         0);
         p = vf_attr((int)i, IFLA_VF_LINK_STATE, sizeof *p);
         assert_int_equal(p->vf, 2);
         assert_int_equal(p->link_state, kernel[i]);
@@ -490,8 +490,8 @@ test_configure_all(void **state)
         IFLA_VF_SPOOFCHK, IFLA_VF_LINK_STATE, IFLA_VF_RATE,
     };
     static const size_t sizes[HOST_VF_N_SETTINGS] = {
-        sizeof(struct ifla_vf_mac),      sizeof(struct ifla_vf_vlan),
-        sizeof(struct ifla_vf_trust),    sizeof(struct ifla_vf_spoofchk),
+        sizeof(struct ifla_vf_mac),        sizeof(struct ifla_vf_vlan),
+        sizeof(struct ifla_vf_trust),      sizeof(struct ifla_vf_spoofchk),
         sizeof(struct ifla_vf_link_state), sizeof(struct ifla_vf_rate),
     };
     struct vf_config_result res;

@@ -26,11 +26,11 @@ static struct {
     enum kernel_mode mode;
     char writes[16][128]; /* "REL=TEXT" of each write, relative to root. */
     int n_writes;
-    int fail_on;         /* Index of the write that fails (-1: none)... */
-    int fail_error;      /* ... with this error. */
-    int sim_error;       /* KERNEL_SIM: the errno published for the next write. */
-    bool vfio_refuses;   /* vfio-pci does not take the device on probe. */
-    bool sim_never;      /* KERNEL_SIM: never publishes (timeout). */
+    int fail_on;       /* Index of the write that fails (-1: none)... */
+    int fail_error;    /* ... with this error. */
+    int sim_error;     /* KERNEL_SIM: the errno published for the next write. */
+    bool vfio_refuses; /* vfio-pci does not take the device on probe. */
+    bool sim_never;    /* KERNEL_SIM: never publishes (timeout). */
 } k;
 
 int __real_host_sysfs_write(const char *path, const char *text);
@@ -92,9 +92,11 @@ __wrap_host_sysfs_write(const char *path, const char *text)
             unsigned long long seq = strtoull(fake_read(k.root, status_rel), NULL, 10);
 
             if (!k.sim_error && cur && n) {
-                fake_writef(k.root, status_rel, "%llu -16 VFs already enabled\n", seq + 1);
+                fake_writef(k.root, status_rel, "%llu -16 VFs already enabled\n",
+                            seq + 1);
             } else if (k.sim_error) {
-                fake_writef(k.root, status_rel, "%llu %d refused\n", seq + 1, k.sim_error);
+                fake_writef(k.root, status_rel, "%llu %d refused\n", seq + 1,
+                            k.sim_error);
             } else {
                 fake_writef(k.root, rel, "%lu\n", n);
                 fake_writef(k.root, status_rel, "%llu 0 ok: %lu VFs\n", seq + 1, n);
@@ -249,9 +251,9 @@ test_pf_serial_from_vpd(void **state)
 {
     const char *root = *state;
     static const uint8_t vpd[] = {
-        0x82, 0x05, 0x00, 'B',  'F',  '-',  '3',  ' ',  /* ID string, padded. */
-        0x90, 0x0e, 0x00, 'P',  'N',  0x02, 'X',  '1',  /* VPD-R: PN "X1" */
-        'S',  'N',  0x06, 'M',  'T',  '2',  '3',  '4',  '5', /* SN "MT2345" */
+        0x82, 0x05, 0x00, 'B', 'F', '-',  '3', ' ',      /* ID string, padded. */
+        0x90, 0x0e, 0x00, 'P', 'N', 0x02, 'X', '1',      /* VPD-R: PN "X1" */
+        'S',  'N',  0x06, 'M', 'T', '2',  '3', '4', '5', /* SN "MT2345" */
         0x78,
     };
     struct sriov_pf pf;
