@@ -63,7 +63,7 @@ vf_fill(struct host_nl *host_nl, const struct sriov_pf *pf, const struct host_st
     v->mac[0] = '\0';
     {
         struct host_nl *nl = NULL;
-        int fd;
+        int fd = -1;
 
         if (!netns_open(a->netns, &fd, NULL)) {
             if (host_nl_open(fd, &nl)) {

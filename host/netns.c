@@ -37,7 +37,7 @@ netns_open(const char *spec, int *fdp, struct ovnic_err *err)
 {
     char path[512];
     int error;
-    int fd;
+    int fd = -1;
 
     error = netns_path(spec, path, sizeof path);
     if (error) {
@@ -74,7 +74,7 @@ netns_open_self(int *fdp)
 int
 netns_enter(int fd, int *saved)
 {
-    int self;
+    int self = -1;
     int error;
 
     error = netns_open_self(&self);
@@ -103,7 +103,7 @@ bool
 netns_is_self(int fd)
 {
     struct stat a, b;
-    int self;
+    int self = -1;
     bool same;
 
     if (netns_open_self(&self)) {

@@ -324,7 +324,7 @@ host_state_load(const char *dir, struct host_state *st, struct ovnic_err *err)
     char *buf = NULL;
     size_t len = 0;
     int error = 0;
-    int fd;
+    int fd = -1;
 
     if (snprintf(path, sizeof path, "%s/" HOST_STATE_FILE, dir) >= (int)sizeof path) {
         return ovnic_err_set(err, -ENAMETOOLONG, "attachments", "path too long", NULL);
@@ -428,7 +428,7 @@ host_state_save(const char *dir, const struct host_state *st, struct ovnic_err *
     char *text = NULL;
     int error;
     size_t i;
-    int fd;
+    int fd = -1;
 
     if (snprintf(path, sizeof path, "%s/" HOST_STATE_FILE, dir) >= (int)sizeof path ||
         snprintf(tmp, sizeof tmp, "%s/." HOST_STATE_FILE ".tmp", dir) >=
@@ -495,7 +495,7 @@ host_state_lock(const char *dir, int *fdp, struct ovnic_err *err)
 {
     char path[PATH_MAX];
     int error;
-    int fd;
+    int fd = -1;
 
     if (snprintf(path, sizeof path, "%s/lock", dir) >= (int)sizeof path) {
         return ovnic_err_set(err, -ENAMETOOLONG, "attachments", "path too long", NULL);

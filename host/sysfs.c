@@ -16,7 +16,7 @@ host_sysfs_read(const char *path, char *buf, size_t size)
 {
     ssize_t len;
     int error = 0;
-    int fd;
+    int fd = -1;
 
     if (size == 0) {
         return -EINVAL;
@@ -50,7 +50,7 @@ host_sysfs_read_bin(const char *path, uint8_t *buf, size_t size)
 {
     size_t total = 0;
     int error = 0;
-    int fd;
+    int fd = -1;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -105,7 +105,7 @@ host_sysfs_write(const char *path, const char *text)
     size_t len = strlen(text);
     ssize_t n;
     int error = 0;
-    int fd;
+    int fd = -1;
 
     /* O_TRUNC as a shell's '>' does: sysfs ignores it, and a simulated tree of plain
      * files needs it. */

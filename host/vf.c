@@ -275,7 +275,7 @@ attach_netns(const struct host_ctx *ctx, struct host_nl *nl,
     struct host_nl_link link, other;
     struct host_nl *ns_nl = NULL;
     const char *name;
-    int ns_fd;
+    int ns_fd = -1;
     int error;
 
     if (req->ifname && !host_nl_ifname_is_valid(req->ifname)) {
@@ -319,7 +319,7 @@ attach_netns(const struct host_ctx *ctx, struct host_nl *nl,
 
     error = host_nl_link_move(nl, link.ifindex, ns_fd, name);
     if (error) {
-        int self_fd;
+        int self_fd = -1;
 
         ovnic_err_set(err, error, "netns",
                       error == -EEXIST ? "the name is taken in the namespace"
@@ -355,7 +355,7 @@ netns_return(const struct host_attachment *a, char *warning, size_t wsize,
     struct host_nl *nl, *host_nl;
     struct host_nl_link link;
     int self_fd = -1;
-    int ns_fd;
+    int ns_fd = -1;
     int error;
 
     error = netns_open(a->netns, &ns_fd, NULL);
@@ -497,7 +497,7 @@ vf_attach(const struct host_ctx *ctx, const struct vf_attach_request *req,
     }
     if (error) {
         /* Unrecorded, the attachment could not be detached: undo it. */
-        char warning[256];
+        char warning[512];
 
         ovnic_err_set(err, error, "attachments", "cannot record the attachment", NULL);
         if (req->kind == HOST_ATTACH_NETNS) {

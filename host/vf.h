@@ -69,7 +69,7 @@ struct vf_attach_result {
 
 struct vf_detach_result {
     struct host_attachment record; /* What was attached. */
-    char warning[256];             /* Empty, or what could not be undone. */
+    char warning[512];             /* Empty, or what could not be undone. */
 };
 
 /** Sets the VF count of PF 'pf' (see sriov_pf_find()) to 'numvfs'

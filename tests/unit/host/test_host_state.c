@@ -34,7 +34,7 @@ record(const char *pf, unsigned int vf, enum host_attach_kind kind)
     memset(&a, 0, sizeof a);
     snprintf(a.pf, sizeof a.pf, "%s", pf);
     a.vf = vf;
-    snprintf(a.vf_pci, sizeof a.vf_pci, "0000:03:00.%u", 2 + vf);
+    snprintf(a.vf_pci, sizeof a.vf_pci, "0000:03:00.%u", (2 + vf) & 7);
     a.kind = kind;
     if (kind == HOST_ATTACH_NETNS) {
         snprintf(a.netns, sizeof a.netns, "vm%u", vf);
@@ -44,7 +44,7 @@ record(const char *pf, unsigned int vf, enum host_attach_kind kind)
     }
     snprintf(a.host_ifname, sizeof a.host_ifname, "pf0v%u", vf);
     snprintf(a.iface_id, sizeof a.iface_id, "lsp-%u", vf);
-    snprintf(a.mac, sizeof a.mac, "02:42:a1:00:01:%02x", 0x10 + vf);
+    snprintf(a.mac, sizeof a.mac, "02:42:a1:00:01:%02x", (0x10 + vf) & 0xff);
     a.vlan = kind == HOST_ATTACH_VM ? 100 : -1;
     a.since_ms = 1700000000000ULL + vf;
     return a;
