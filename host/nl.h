@@ -75,8 +75,10 @@ const char *host_vf_link_state_name(uint32_t state);
 
 /** Opens an rtnetlink socket in the network namespace 'netns_fd' (an fd of
  * /run/netns/NAME or /proc/PID/ns/net), or in the caller's with -1; the caller's
- * namespace is the thread's own again on return.  Caller owns '*nl'; free with
- * host_nl_close().  Returns 0, -ENOMEM, or the errno of setns() or of the socket. */
+ * namespace is the thread's own again on return (if the thread cannot go back, the
+ * process aborts rather than act in the wrong namespace).  Caller owns '*nl'; free
+ * with host_nl_close().  Returns 0, -ENOMEM, or the errno of setns() or of the
+ * socket. */
 int host_nl_open(int netns_fd, struct host_nl **nl);
 
 /** Closes 'nl' (may be NULL). */
