@@ -106,10 +106,9 @@ rm_rf(const char *path)
 /* Writes 'text' to 'path' through a temporary file and rename(), so that readers
  * never see a partial file and the watch does not take it for an outside write. */
 static int
-write_atomic(const char *path, const char *text)
+write_atomic_len(const char *path, const void *text, size_t len)
 {
     char tmp[PATH_MAX];
-    size_t len = strlen(text);
     int error = 0;
     int fd;
 
@@ -133,6 +132,12 @@ write_atomic(const char *path, const char *text)
         unlink(tmp);
     }
     return error;
+}
+
+static int
+write_atomic(const char *path, const char *text)
+{
+    return write_atomic_len(path, text, strlen(text));
 }
 
 static int OVNIC_PRINTF(3, 4)
@@ -359,6 +364,64 @@ vf_tree_create(struct nicsim_sysfs *s, unsigned int vf)
     return error;
 }
 
+/* Appends keyword 'kw' with value 'value' to 'buf' at '*off'. */
+static void
+vpd_keyword_put(uint8_t *buf, size_t *off, const char *kw, const char *value)
+{
+    size_t len = strlen(value);
+
+    buf[(*off)++] = (uint8_t)kw[0];
+    buf[(*off)++] = (uint8_t)kw[1];
+    buf[(*off)++] = (uint8_t)len;
+    memcpy(buf + *off, value, len);
+    *off += len;
+}
+
+/* The PF's PCI VPD: Identifier String, VPD-R (PN, EC, SN, RV checksum), End. */
+static int
+vpd_create(const struct nicsim_sysfs *s)
+{
+    static const char product[] = "ovnic simulated BlueField NIC";
+    uint8_t buf[256];
+    char serial[NICSIM_SYSFS_SERIAL_LEN];
+    char path[PATH_MAX];
+    size_t off = 0, r_start, i;
+    uint8_t sum = 0;
+
+    nicsim_sysfs_serial(s, serial);
+    buf[off++] = 0x82;
+    buf[off++] = (uint8_t)(sizeof product - 1);
+    buf[off++] = 0;
+    memcpy(buf + off, product, sizeof product - 1);
+    off += sizeof product - 1;
+    buf[off++] = 0x90;
+    r_start = off;
+    off += 2;
+    vpd_keyword_put(buf, &off, "PN", "OVNIC-SIM-1");
+    vpd_keyword_put(buf, &off, "EC", "A1");
+    vpd_keyword_put(buf, &off, "SN", serial);
+    /* RV: one checksum byte making the sum of every byte up to it zero. */
+    buf[off++] = 'R';
+    buf[off++] = 'V';
+    buf[off++] = 1;
+    buf[r_start] = (uint8_t)(off + 1 - (r_start + 2));
+    buf[r_start + 1] = 0;
+    for (i = 0; i < off; i++) {
+        sum = (uint8_t)(sum + buf[i]);
+    }
+    buf[off++] = (uint8_t)(0x100 - sum);
+    buf[off++] = 0x78;
+    pathf(path, sizeof path, "%s/vpd", s->pf_dir);
+    return write_atomic_len(path, buf, off);
+}
+
+void
+nicsim_sysfs_serial(const struct nicsim_sysfs *s, char buf[NICSIM_SYSFS_SERIAL_LEN])
+{
+    pathf(buf, NICSIM_SYSFS_SERIAL_LEN, "SIM%02X%02X%02X%02X", s->pf_mac[2], s->pf_mac[3],
+          s->pf_mac[4], s->pf_mac[5]);
+}
+
 static int
 pf_tree_create(struct nicsim_sysfs *s)
 {
@@ -386,6 +449,8 @@ pf_tree_create(struct nicsim_sysfs *s)
     mac_format(s->pf_mac, macs);
     if ((error = write_filef(s->pf_dir, "vendor", "0x15b3\n")) ||
         (error = write_filef(s->pf_dir, "device", "0xa2dc\n")) ||
+        (error = write_filef(s->pf_dir, "class", "0x020000\n")) ||
+        (error = vpd_create(s)) ||
         (error = write_filef(s->pf_dir, "sriov_totalvfs", "%u\n", s->total_vfs)) ||
         (error = write_filef(s->pf_dir, "sriov_numvfs", "0\n")) ||
         (error = write_filef(s->pf_dir, "sriov_status", "0 0 ok\n"))) {

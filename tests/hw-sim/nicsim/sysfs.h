@@ -4,7 +4,9 @@
  * 0000:03:00.0, PF netdev "pf0", 4 VFs enabled):
  *
  *   ROOT/devices/pci0000:00/0000:03:00.0/          the PF's device directory
- *       vendor device                               "0x15b3", "0xa2dc"
+ *       vendor device class                         "0x15b3", "0xa2dc", "0x020000"
+ *       vpd                                         PCI VPD: product name, PN, EC,
+ *                                                   SN (nicsim_sysfs_serial()), RV
  *       sriov_totalvfs                              "8"
  *       sriov_numvfs                                "4" (read/write)
  *       sriov_status                                "SEQ ERRNO TEXT" (see below)
@@ -101,6 +103,13 @@ unsigned int nicsim_sysfs_total_vfs(const struct nicsim_sysfs *sysfs);
  * 'buf'. */
 const char *nicsim_sysfs_vf_ifname(const struct nicsim_sysfs *sysfs, unsigned int vf,
                                    char buf[16]);
+
+#define NICSIM_SYSFS_SERIAL_LEN 16
+
+/** The card's serial number (VPD keyword SN) into 'buf': "SIM" and the last four
+ * bytes of the PF MAC in hexadecimal ("SIMA1000101" for 0c:42:a1:00:01:01). */
+void nicsim_sysfs_serial(const struct nicsim_sysfs *sysfs,
+                         char buf[NICSIM_SYSFS_SERIAL_LEN]);
 
 /** The MAC of VF 'vf' into 'mac'. */
 void nicsim_sysfs_vf_mac(const struct nicsim_sysfs *sysfs, unsigned int vf,

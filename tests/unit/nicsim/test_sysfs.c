@@ -169,6 +169,9 @@ test_initial_tree(void **state)
     assert_true(exists(ctx, "class/net/pf0/device/sriov_numvfs"));
     assert_true(exists(ctx, "bus/pci/devices/0000:03:00.0/vendor"));
     assert_true(exists(ctx, PF "/driver"));
+    assert_string_equal(read_file(ctx, PF "/class"), "0x020000\n");
+    assert_true(exists(ctx, PF "/vpd"));
+    assert_int_equal((unsigned char)read_file(ctx, PF "/vpd")[0], 0x82);
     assert_non_null(
         strstr(read_file(ctx, "class/net/pf0/smart_nic/pf/config"), "0c:42:a1:01:02:03"));
     assert_false(exists(ctx, PF "/virtfn0"));
