@@ -169,8 +169,12 @@ eal_start(const struct vswitch *vs, struct ovnic_err *err)
     argv[argc++] = "--no-pci";
     argv[argc++] = "--no-telemetry";
     argv[argc++] = lcores;
-    argv[argc++] = "--log-level=*:error";
+    /* net_memif logs an error for each connection its server refuses, which the
+     * vswitch reports itself (as port states).  The EAL applies the levels to the
+     * drivers it loads as plugins in the reverse order of the options: the specific
+     * one comes first. */
     argv[argc++] = "--log-level=pmd.net.memif:critical";
+    argv[argc++] = "--log-level=*:error";
     argv[argc] = NULL;
 
     int rc = rte_eal_init(argc, argv);
@@ -353,16 +357,17 @@ port_new(const char *name, const char *devargs, const char *lport, struct vs_por
     return 0;
 }
 
-/* The uplink's neighbour table, once its MAC is known. */
+/* The uplink's neighbour table, with MAC 'mac'. */
 static int
-neigh_open(struct vswitch *vs, struct neigh_table **tablep, struct ovnic_err *err)
+neigh_open(struct vswitch *vs, const uint8_t mac[6], struct neigh_table **tablep,
+           struct ovnic_err *err)
 {
     struct neigh_config nc = {
         .local_ip = vs->cfg.encap_ip,
         .prefix_len = vs->cfg.encap_plen,
         .gateway = vs->cfg.underlay_gateway,
     };
-    memcpy(nc.local_mac, vs->uplink_mac, 6);
+    memcpy(nc.local_mac, mac, 6);
     int error = neigh_create(&nc, tablep);
     if (error) {
         ovnic_err_set(err, error, "underlay", "bad encap IP or gateway", "%s / %s",
@@ -454,7 +459,7 @@ port_dev_open(struct vswitch *vs, struct vs_port *p, struct ovnic_err *err)
         if (vs->neigh_pending) {
             struct ovnic_err nerr = {0};
             char buf[256];
-            if (neigh_open(vs, &vs->neigh, &nerr)) {
+            if (neigh_open(vs, vs->uplink_mac, &vs->neigh, &nerr)) {
                 OLOG_ERR("uplink: no neighbour table: %s",
                          ovnic_err_format(&nerr, buf, sizeof buf));
             }
@@ -601,15 +606,21 @@ port_state_set(struct vswitch *vs, struct vs_port *p, enum vswitch_port_state st
     }
 }
 
+/* An attempt on 'p' failed because of 'err'. */
 static void
 port_failed(struct vs_port *p, const struct ovnic_err *err, uint64_t now)
 {
+    struct ovnic_err e = *err;
     char buf[sizeof p->error];
 
-    ovnic_err_format(err, buf, sizeof buf);
+    e.object[0] = '\0'; /* The port, named already. */
+    ovnic_err_format(&e, buf, sizeof buf);
     if (strcmp(buf, p->error)) {
-        /* Logged when the reason changes (e.g. the socket appears, then refuses). */
-        OLOG_INFO_RL(&rl, "port %s: %s: trying again", p->name, buf);
+        /* Logged when the reason changes (e.g. the socket appears, then refuses),
+         * except the first (said with the state). */
+        if (p->error[0] || p->attempts > 1) {
+            OLOG_INFO_RL(&rl, "port %s: %s; trying again", p->name, buf);
+        }
         snprintf(p->error, sizeof p->error, "%s", buf);
     }
     p->connecting = false;
@@ -632,13 +643,23 @@ port_became_up(struct vswitch *vs, struct vs_port *p, uint64_t now)
                   p->attempts == 1 ? "" : "s");
     }
     port_state_set(vs, p, VSWITCH_PORT_UP, now);
+
+    /* Its NIC is back, it seems: try the other ports that are not up at once, and
+     * from the shortest back-off again. */
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        struct vs_port *o = vs->ports[i];
+        if (o != p && o->state != VSWITCH_PORT_UP && !o->connecting) {
+            backoff_reset(&o->backoff);
+            o->next_ms = now;
+        }
+    }
 }
 
-/* One attempt to bring 'p' (not up) up: from here, connecting (or failed). */
-static void
-port_try(struct vswitch *vs, struct vs_port *p, uint64_t now)
+/* One attempt to bring 'p' (not up) up: from here, connecting (or failed: returns
+ * why, and 'err' says it). */
+static int
+port_try(struct vswitch *vs, struct vs_port *p, uint64_t now, struct ovnic_err *err)
 {
-    struct ovnic_err err = {0};
     int error = 0;
 
     p->attempts++;
@@ -646,31 +667,40 @@ port_try(struct vswitch *vs, struct vs_port *p, uint64_t now)
         /* Back by itself: nothing to restart. */
         p->connecting = true;
         p->connect_ms = now;
-        return;
+        return 0;
     }
     if (!p->has_dev) {
-        error = port_dev_open(vs, p, &err);
+        error = port_dev_open(vs, p, err);
     }
     if (!error) {
-        error = port_start(p, &err);
+        error = port_start(p, err);
     }
     if (error) {
-        port_failed(p, &err, now);
-        return;
+        port_failed(p, err, now);
+        return error;
     }
     p->connecting = true;
     p->connect_ms = now + VS_CONNECT_MS;
+    return 0;
 }
 
 /* The first attempt on a new port: brings it up if its device is there (waiting up to
- * VS_ADD_WAIT_MS for its link), else leaves it waiting, logged. */
-static void
-port_first_try(struct vswitch *vs, struct vs_port *p)
+ * VS_ADD_WAIT_MS for its link), else leaves it waiting, logged.  Fails only where
+ * waiting would not help: -EEXIST (another port has the device), -ENOMEM. */
+static int
+port_first_try(struct vswitch *vs, struct vs_port *p, struct ovnic_err *err)
 {
     uint64_t now = time_msec();
     uint64_t deadline = now + VS_ADD_WAIT_MS;
+    struct ovnic_err e = {0};
 
-    port_try(vs, p, now);
+    int error = port_try(vs, p, now, &e);
+    if (error == -EEXIST || error == -ENOMEM) {
+        if (err) {
+            *err = e;
+        }
+        return error;
+    }
     while (p->connecting && !port_link_is_up(p) && time_msec() < deadline) {
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -680,13 +710,14 @@ port_first_try(struct vswitch *vs, struct vs_port *p)
         p->state_ms = time_msec();
         p->attempts = 0;
         p->connecting = false;
-        return;
+        return 0;
     }
     OLOG_WARN("port %s (%s): waiting for its device: %s; trying again every %d to %d ms",
               p->name, p->devargs,
               p->error[0] ? p->error : "its link is not up yet", VS_RETRY_MIN_MS,
               VS_RETRY_MAX_MS);
     p->remind_ms = now + VS_REMIND_MS;
+    return 0;
 }
 
 /* Watches the links of the up ports and tries the others.  Returns the ms until it
@@ -728,7 +759,8 @@ ports_run(struct vswitch *vs)
             }
         } else if (now >= p->next_ms && !vs->publish_pending) {
             /* (Not while the lcore may still use the port: see ports_publish().) */
-            port_try(vs, p, now);
+            struct ovnic_err err = {0};
+            port_try(vs, p, now, &err);
             if (p->connecting && port_link_is_up(p)) {
                 port_became_up(vs, p, now);
                 changed = true;
@@ -780,7 +812,11 @@ vswitch_port_add(struct vswitch *vs, const char *name, const char *devargs,
     if (error) {
         return error;
     }
-    port_first_try(vs, p);
+    error = port_first_try(vs, p, err);
+    if (error) {
+        port_detach(p);
+        return error;
+    }
     vs->ports[vs->n_ports++] = p;
     error = ports_publish(vs);
     if (error == -ETIMEDOUT) {
@@ -1121,9 +1157,11 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
     }
     if (uplink && vs->cfg.encap_ip) {
         /* The neighbour table answers with the uplink's MAC: when that is the
-         * device's own and the device is not there yet, it is made once it is (the
-         * configuration is checked now). */
-        error = neigh_open(vs, &vs->neigh, err);
+         * device's own, the table is made once the device is there (the
+         * configuration is checked now, with a stand-in MAC). */
+        static const uint8_t stand_in[6] = {0x02, 0, 0, 0, 0, 0x01};
+        error = neigh_open(vs, vs->cfg.uplink_mac ? vs->uplink_mac : stand_in,
+                           &vs->neigh, err);
         if (error) {
             goto err;
         }
@@ -1135,7 +1173,10 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
         vs->has_encap = true;
     }
     if (uplink) {
-        port_first_try(vs, uplink);
+        error = port_first_try(vs, uplink, err);
+        if (error) {
+            goto err;
+        }
     }
     error = ports_publish(vs);
     if (error) {
