@@ -716,7 +716,8 @@ vif_run(struct binding *b, struct vif *vif, const struct ovsdb_replica_table *t,
                                 want_encap ? json_ovsdb_uuid(want_encap)
                                            : json_ovsdb_set(NULL));
         }
-        bool ready = !ctx->vif_ready || ctx->vif_ready(ctx->vif_ready_aux, vif->representor);
+        bool ready =
+            !ctx->vif_ready || ctx->vif_ready(ctx->vif_ready_aux, vif->representor);
         bool pb_up = ovsdb_datum_get_bool(ovsdb_row_get(pb, "up"), false);
         if (vif->installed && ready && !pb_up) {
             json_object_set_new(update, "up", json_true());
@@ -732,7 +733,8 @@ vif_run(struct binding *b, struct vif *vif, const struct ovsdb_replica_table *t,
             }
             vif->state = VIF_DOWN;
         } else {
-            vif->state = vif->installed && (vif->up_inflight || pb_up) ? VIF_UP : VIF_BOUND;
+            vif->state =
+                vif->installed && (vif->up_inflight || pb_up) ? VIF_UP : VIF_BOUND;
         }
         if (json_object_size(update)) {
             error = write_guard(pb, ctx->chassis_uuid, txn);
@@ -1143,8 +1145,7 @@ binding_is_settled(const struct binding *b)
     }
     HMAP_FOR_EACH (vif, node, &b->vifs) {
         if (vif->claim_inflight || vif->up_inflight || vif->down_inflight ||
-            vif->state == VIF_CLAIMING ||
-            (vif->claim_committed && !vif->installed)) {
+            vif->state == VIF_CLAIMING || (vif->claim_committed && !vif->installed)) {
             return false;
         }
     }

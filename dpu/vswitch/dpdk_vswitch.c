@@ -200,14 +200,19 @@ out:
 
 /* ---- Ports. -------------------------------------------------------------------- */
 
-#define VS_LINK_POLL_MS 100  /* How often the links of the up ports are read. */
-#define VS_RETRY_MIN_MS 100  /* Back-off between the attempts on a port that is not */
-#define VS_RETRY_MAX_MS 1000 /* ...up. */
-#define VS_CONNECT_MS 1000   /* A started port whose link is not up by then is
-                              * tried again. */
-#define VS_CONNECT_POLL_MS 5 /* How often the link of a started port is read. */
-#define VS_ADD_WAIT_MS 500   /* How long port_add() and create() wait for a link. */
-#define VS_REMIND_MS 30000   /* How often a port that stays down is logged. */
+/* How often the links of the up ports are read. */
+#define VS_LINK_POLL_MS 100
+/* Back-off between the attempts on a port that is not up. */
+#define VS_RETRY_MIN_MS 100
+#define VS_RETRY_MAX_MS 1000
+/* A started port whose link is not up by then is tried again. */
+#define VS_CONNECT_MS 1000
+/* How often the link of a started port is read. */
+#define VS_CONNECT_POLL_MS 5
+/* How long port_add() and create() wait for a link. */
+#define VS_ADD_WAIT_MS 500
+/* How often a port that stays down is logged. */
+#define VS_REMIND_MS 30000
 
 const char *
 vswitch_port_state_name(enum vswitch_port_state state)
@@ -713,9 +718,8 @@ port_first_try(struct vswitch *vs, struct vs_port *p, struct ovnic_err *err)
         return 0;
     }
     OLOG_WARN("port %s (%s): waiting for its device: %s; trying again every %d to %d ms",
-              p->name, p->devargs,
-              p->error[0] ? p->error : "its link is not up yet", VS_RETRY_MIN_MS,
-              VS_RETRY_MAX_MS);
+              p->name, p->devargs, p->error[0] ? p->error : "its link is not up yet",
+              VS_RETRY_MIN_MS, VS_RETRY_MAX_MS);
     p->remind_ms = now + VS_REMIND_MS;
     return 0;
 }
@@ -1160,8 +1164,8 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
          * device's own, the table is made once the device is there (the
          * configuration is checked now, with a stand-in MAC). */
         static const uint8_t stand_in[6] = {0x02, 0, 0, 0, 0, 0x01};
-        error = neigh_open(vs, vs->cfg.uplink_mac ? vs->uplink_mac : stand_in,
-                           &vs->neigh, err);
+        error = neigh_open(vs, vs->cfg.uplink_mac ? vs->uplink_mac : stand_in, &vs->neigh,
+                           err);
         if (error) {
             goto err;
         }
@@ -1274,14 +1278,13 @@ vswitch_ports_json(const struct vswitch *vs)
             p->error[0] && p->state != VSWITCH_PORT_UP ? json_string(p->error)
                                                        : json_null(),
             "link_losses", jint(p->link_losses), "recoveries", jint(p->recoveries),
-            "rx_packets",
-            jint(VS_GET(p->st.rx_packets)), "rx_bytes", jint(VS_GET(p->st.rx_bytes)),
-            "tx_packets", jint(VS_GET(p->st.tx_packets)), "tx_bytes",
-            jint(VS_GET(p->st.tx_bytes)), "rx_dropped", jint(VS_GET(p->st.rx_dropped)),
-            "tx_dropped", jint(VS_GET(p->st.tx_dropped)), "pipeline_walks",
-            jint(VS_GET(p->st.walks)), "megaflow_hits", jint(VS_GET(p->st.megaflow_hits)),
-            "ctrl_rate_drops", jint(VS_GET(p->st.ctrl_drops)), "link_speed_mbps",
-            jint(link.link_speed));
+            "rx_packets", jint(VS_GET(p->st.rx_packets)), "rx_bytes",
+            jint(VS_GET(p->st.rx_bytes)), "tx_packets", jint(VS_GET(p->st.tx_packets)),
+            "tx_bytes", jint(VS_GET(p->st.tx_bytes)), "rx_dropped",
+            jint(VS_GET(p->st.rx_dropped)), "tx_dropped", jint(VS_GET(p->st.tx_dropped)),
+            "pipeline_walks", jint(VS_GET(p->st.walks)), "megaflow_hits",
+            jint(VS_GET(p->st.megaflow_hits)), "ctrl_rate_drops",
+            jint(VS_GET(p->st.ctrl_drops)), "link_speed_mbps", jint(link.link_speed));
         if (!o || json_array_append_new(a, o)) {
             json_decref(a);
             return NULL;

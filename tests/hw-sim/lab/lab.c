@@ -653,12 +653,12 @@ lab_up(const struct lab_config *cfg, struct ovnic_err *err)
     }
 
     /* Wait for every ovnic-nicsim, and record the state. */
-    state = json_pack("{s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:[]}", "name",
-                      cfg->name, "dir", cfg->dir, "hosts", (int)cfg->hosts, "vfs",
-                      (int)cfg->vfs, "enable_vfs", cfg->enable_vfs, "underlay",
-                      cfg->underlay, "underlay_netns", underlay_ns, "bridge", "br0",
-                      "gateway", gw, "profile", cfg->profile, "nicsim", nicsim,
-                      "host_list");
+    state =
+        json_pack("{s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:[]}", "name", cfg->name,
+                  "dir", cfg->dir, "hosts", (int)cfg->hosts, "vfs", (int)cfg->vfs,
+                  "enable_vfs", cfg->enable_vfs, "underlay", cfg->underlay,
+                  "underlay_netns", underlay_ns, "bridge", "br0", "gateway", gw,
+                  "profile", cfg->profile, "nicsim", nicsim, "host_list");
     hosts = json_object_get(state, "host_list");
     for (i = 1; !rc && i <= cfg->hosts; i++) {
         char host_ns[64], dpu_ns[64], encap[16], sub[PATH_MAX], ctl[PATH_MAX],
