@@ -171,6 +171,23 @@ e2e_bind 2 pf0vf0 vm2
 e2e_wait_up
 e2e_ping 2 vm2 10.0.1.11 >/dev/null || e2e_fail "vm2 -> vm1 before any reset"
 
+e2e_step "ovnic-sim lab nic-*: refused uses"
+# expect STATUS TEXT CMD...: CMD exits with STATUS and says TEXT.
+expect() {
+    local want=$1 text=$2 rc=0 out
+    shift 2
+    out=$("$@" 2>&1) || rc=$?
+    [ "$rc" = "$want" ] && [[ "$out" == *"$text"* ]] ||
+        e2e_fail "'$*': exit $rc, '$out' (want $want, '$text')"
+}
+expect 1 "is running" lab nic-start --host 1
+expect 1 "no such host" lab nic-stop --host 3
+expect 2 "--host is required" lab nic-stop
+expect 2 "bad --host" lab nic-stop --host 0
+expect 2 "bad --down-ms" lab nic-restart --host 1 --down-ms -5
+expect 2 "do not go with" lab nic-start --host 1 --kill
+expect 2 "go with nic-stop" lab status --host 1
+
 for mode in kill term; do
     e2e_step "NIC of hv1 away ($([ $mode = kill ] && echo SIGKILL || echo SIGTERM)) under traffic"
     ping_start "$mode"
