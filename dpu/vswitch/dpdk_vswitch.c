@@ -397,7 +397,16 @@ port_dev_open(struct vswitch *vs, struct vs_port *p, struct ovnic_err *err)
     uint16_t id;
     bool found = !rte_eth_dev_get_port_by_name(p->devname, &id);
     if (!found) {
+        /* The EAL logs each failed probe; the vswitch says why once (and then when
+         * the reason changes): quiet on the next attempts. */
+        int eal_level = rte_log_get_level(RTE_LOGTYPE_EAL);
+        if (p->attempts > 1 && eal_level >= 0) {
+            rte_log_set_level(RTE_LOGTYPE_EAL, RTE_LOG_CRIT);
+        }
         error = rte_dev_probe(p->devargs);
+        if (p->attempts > 1 && eal_level >= 0) {
+            rte_log_set_level(RTE_LOGTYPE_EAL, (uint32_t)eal_level);
+        }
         if (error && error != -EEXIST) {
             return ovnic_err_set(err, -ENODEV, name, "devargs do not attach", "%s",
                                  rte_strerror(error < 0 ? -error : error));
