@@ -27,6 +27,7 @@ enum vif_state {
     VIF_CLAIMING,        /* Claim in flight or waiting for its commit. */
     VIF_BOUND,           /* Bound here; waiting for the flows. */
     VIF_UP,              /* Bound here and up. */
+    VIF_DOWN,            /* Bound here; its representor does not forward. */
     VIF_ADDITIONAL,      /* Bound here as an additional chassis. */
     VIF_OTHER_REQUESTED, /* Requested for another chassis. */
     VIF_OTHER_CLAIMED,   /* Held by another chassis, not requested here. */
@@ -38,6 +39,7 @@ static const char *const vif_state_names[] = {
     [VIF_CLAIMING] = "claiming",
     [VIF_BOUND] = "bound",
     [VIF_UP] = "up",
+    [VIF_DOWN] = "down",
     [VIF_ADDITIONAL] = "additional",
     [VIF_OTHER_REQUESTED] = "requested-elsewhere",
     [VIF_OTHER_CLAIMED] = "claimed-elsewhere",
@@ -56,6 +58,7 @@ struct vif {
     bool hook_requested;  /* Flows requested for the current binding. */
     bool installed;       /* Flows installed for the current binding. */
     bool up_inflight;     /* "up" is in the transaction in flight. */
+    bool down_inflight;   /* "up" = false is in the transaction in flight. */
 };
 
 struct representor {
@@ -713,15 +716,26 @@ vif_run(struct binding *b, struct vif *vif, const struct ovsdb_replica_table *t,
                                 want_encap ? json_ovsdb_uuid(want_encap)
                                            : json_ovsdb_set(NULL));
         }
-        if (vif->installed && !ovsdb_datum_get_bool(ovsdb_row_get(pb, "up"), false)) {
+        bool ready =
+            !ctx->vif_ready || ctx->vif_ready(ctx->vif_ready_aux, vif->representor);
+        bool pb_up = ovsdb_datum_get_bool(ovsdb_row_get(pb, "up"), false);
+        if (vif->installed && ready && !pb_up) {
             json_object_set_new(update, "up", json_true());
             vif->up_inflight = true;
+        } else if (!ready && pb_up) {
+            json_object_set_new(update, "up", json_false());
+            vif->down_inflight = true;
         }
-        vif->state =
-            vif->installed && (vif->up_inflight ||
-                               ovsdb_datum_get_bool(ovsdb_row_get(pb, "up"), false))
-                ? VIF_UP
-                : VIF_BOUND;
+        if (!ready) {
+            if (prev != VIF_DOWN) {
+                OLOG_INFO("%s: its representor %s is down", vif->iface_id,
+                          vif->representor);
+            }
+            vif->state = VIF_DOWN;
+        } else {
+            vif->state =
+                vif->installed && (vif->up_inflight || pb_up) ? VIF_UP : VIF_BOUND;
+        }
         if (json_object_size(update)) {
             error = write_guard(pb, ctx->chassis_uuid, txn);
             if (error) {
@@ -1100,6 +1114,12 @@ binding_txn_done(struct binding *b, int error)
                 b->stats.up_set++;
             }
         }
+        if (vif->down_inflight) {
+            vif->down_inflight = false;
+            if (!error) {
+                b->stats.up_cleared++;
+            }
+        }
     }
 }
 
@@ -1124,8 +1144,8 @@ binding_is_settled(const struct binding *b)
         return false;
     }
     HMAP_FOR_EACH (vif, node, &b->vifs) {
-        if (vif->claim_inflight || vif->up_inflight || vif->state == VIF_CLAIMING ||
-            (vif->claim_committed && !vif->installed)) {
+        if (vif->claim_inflight || vif->up_inflight || vif->down_inflight ||
+            vif->state == VIF_CLAIMING || (vif->claim_committed && !vif->installed)) {
             return false;
         }
     }

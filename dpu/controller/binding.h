@@ -13,7 +13,9 @@
  * binding_run() writes what ovn-controller 23.03 writes: a claim sets "chassis" (and
  * "encap" when the VIF names one of this chassis's encap IPs), or adds this chassis
  * to "additional_chassis" when it is only requested as an additional chassis; "up"
- * becomes true only once the flows of the port are installed (the flows hook);
+ * becomes true only once the flows of the port are installed (the flows hook) and
+ * its representor forwards (binding_ctx.vif_ready), and false again while the
+ * representor does not (the NIC reset or went away: the port stays bound here);
  * a release clears "chassis" and sets "up" to false.  A port requested for another
  * chassis is never claimed (and released if it was ours).  A port that another
  * chassis holds is taken over only when it is explicitly requested for this one;
@@ -47,6 +49,7 @@ struct binding_stats {
     uint64_t unplugs;         /* Plugged VIFs removed. */
     uint64_t plug_unresolved; /* vif-plug requests without a local representor. */
     uint64_t up_set;          /* "up" written true. */
+    uint64_t up_cleared;      /* "up" written false for a representor that is down. */
 };
 
 /** What binding_run() needs from the rest of the controller.  All borrowed. */
@@ -56,6 +59,9 @@ struct binding_ctx {
     const char *chassis_name;
     const char *hostname;
     bool full; /* Re-examine every row (not just the tracked changes). */
+    /* Whether the representor of a VIF forwards; NULL: always. */
+    bool (*vif_ready)(void *aux, const char *representor);
+    void *vif_ready_aux;
 };
 
 /** Creates an empty binding table.  Caller owns; free with binding_destroy().
@@ -125,7 +131,9 @@ size_t binding_n_up(const struct binding *binding);
 void binding_get_stats(const struct binding *binding, struct binding_stats *stats);
 
 /** The VIFs as a JSON array of objects {"representor", "iface_id", "origin"
- * ("added"/"plugged"), "state", "encap_ip"?, "mtu"?}.  Caller owns. */
+ * ("added"/"plugged"), "state" ("no-binding", "releasing", "claiming", "bound", "up",
+ * "down" (bound here, its representor does not forward), "additional",
+ * "requested-elsewhere", "claimed-elsewhere"), "encap_ip"?, "mtu"?}.  Caller owns. */
 json_t *binding_vifs_to_json(const struct binding *binding);
 
 /** The VIFs registered with binding_port_add() and the representor table, as

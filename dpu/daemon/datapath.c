@@ -47,7 +47,8 @@ struct dpud_dp {
     struct dpud_mac_binding *mbs;
     size_t n_mbs;
 
-    bool svc_changed; /* A health check changed a status (svc_status_cb()). */
+    bool svc_changed;   /* A health check changed a status (svc_status_cb()). */
+    bool ports_changed; /* A port changed state (port_state_cb()). */
 };
 
 static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 20);
@@ -95,6 +96,14 @@ svc_status_cb(void *aux, const struct uuid *uuid OVNIC_UNUSED,
     dp->svc_changed = true;
 }
 
+static void
+port_state_cb(void *aux, const char *name OVNIC_UNUSED, const char *lport OVNIC_UNUSED,
+              enum vswitch_port_state state OVNIC_UNUSED)
+{
+    struct dpud_dp *dp = aux;
+    dp->ports_changed = true;
+}
+
 /* The first network name of "physnet:bridge,...", or NULL.  Caller owns. */
 static char *
 provider_network(const char *mappings)
@@ -130,6 +139,7 @@ vswitch_config_of(const struct dpud_config *config, void *aux, char **uplink,
         .provider_network = *network,
         .mac_binding_cb = mac_binding_cb,
         .svc_status_cb = svc_status_cb,
+        .port_state_cb = port_state_cb,
         .aux = aux,
     };
     return vc;
@@ -345,6 +355,7 @@ dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs)
         }
         OLOG_INFO("representor %s detached", dp->ports[i].name);
         port_remove_at(dp, i);
+        dp->ports_changed = true;
     }
 
     /* New: attach. */
@@ -381,7 +392,13 @@ dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs)
             free(devargs);
             continue;
         }
-        OLOG_INFO("representor %s attached for %s (%s)", rep, iface, devargs);
+        if (vswitch_port_state(dp->vs, rep) == VSWITCH_PORT_UP) {
+            OLOG_INFO("representor %s attached for %s (%s)", rep, iface, devargs);
+        } else {
+            OLOG_INFO("representor %s for %s waits for its device (%s)", rep, iface,
+                      devargs);
+        }
+        dp->ports_changed = true;
         p[dp->n_ports].name = strdup(rep);
         p[dp->n_ports].iface_id = strdup(iface);
         p[dp->n_ports].devargs = devargs;
@@ -405,6 +422,55 @@ dpud_dp_has_port(const struct dpud_dp *dp, const char *name)
         }
     }
     return false;
+}
+
+bool
+dpud_dp_port_is_up(const struct dpud_dp *dp, const char *name)
+{
+    return dpud_dp_has_port(dp, name) &&
+           vswitch_port_state(dp->vs, name) == VSWITCH_PORT_UP;
+}
+
+bool
+dpud_dp_take_ports_changed(struct dpud_dp *dp)
+{
+    bool changed = dp->ports_changed;
+    dp->ports_changed = false;
+    return changed;
+}
+
+json_t *
+dpud_dp_ports_status(const struct dpud_dp *dp)
+{
+    static const char *const keys[] = {"name",     "lport",    "state",
+                                       "state_ms", "attempts", "error"};
+    json_t *ports = vswitch_ports_json(dp->vs);
+    json_t *out = json_array();
+    size_t i;
+    json_t *p;
+
+    if (!ports || !out) {
+        json_decref(ports);
+        json_decref(out);
+        return NULL;
+    }
+    json_array_foreach(ports, i, p)
+    {
+        json_t *o = json_object();
+        for (size_t k = 0; o && k < ARRAY_SIZE(keys); k++) {
+            if (json_object_set(o, keys[k], json_object_get(p, keys[k]))) {
+                json_decref(o);
+                o = NULL;
+            }
+        }
+        if (!o || json_array_append_new(out, o)) {
+            json_decref(ports);
+            json_decref(out);
+            return NULL;
+        }
+    }
+    json_decref(ports);
+    return out;
 }
 
 int64_t
@@ -736,6 +802,24 @@ bool
 dpud_dp_has_port(const struct dpud_dp *dp OVNIC_UNUSED, const char *name OVNIC_UNUSED)
 {
     return false;
+}
+
+bool
+dpud_dp_port_is_up(const struct dpud_dp *dp OVNIC_UNUSED, const char *name OVNIC_UNUSED)
+{
+    return false;
+}
+
+bool
+dpud_dp_take_ports_changed(struct dpud_dp *dp OVNIC_UNUSED)
+{
+    return false;
+}
+
+json_t *
+dpud_dp_ports_status(const struct dpud_dp *dp OVNIC_UNUSED)
+{
+    return json_array();
 }
 
 int

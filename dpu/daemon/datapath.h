@@ -54,6 +54,19 @@ void dpud_dp_sync_ports(struct dpud_dp *dp, const json_t *vifs);
 /** True if representor 'name' is attached. */
 bool dpud_dp_has_port(const struct dpud_dp *dp, const char *name);
 
+/** True if representor 'name' is attached and up: its device forwards (see enum
+ * vswitch_port_state: a port whose NIC went away is down until it is back, one whose
+ * NIC has not come yet is waiting). */
+bool dpud_dp_port_is_up(const struct dpud_dp *dp, const char *name);
+
+/** True once after a port (a representor or the uplink) went up, down or waiting. */
+bool dpud_dp_take_ports_changed(struct dpud_dp *dp);
+
+/** The ports of the datapath, the uplink included, for "status": an array of
+ * {"name", "lport", "state", "state_ms", "attempts", "error"} (vswitch_ports_json()),
+ * or NULL if out of memory.  Caller owns. */
+json_t *dpud_dp_ports_status(const struct dpud_dp *dp);
+
 /** Makes 'devargs' (NULL: none) the DPDK devargs representor 'name' is attached with,
  * instead of the configuration's ("representor-devargs" or "memif-dir").  A port
  * attached with other devargs is detached and attached again at the next

@@ -228,6 +228,9 @@ dp_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_
     if (dpud_dp_take_svc_changed(dpud->dp)) {
         dpud_schedule(dpud); /* Service_Monitor.status to write. */
     }
+    if (dpud_dp_take_ports_changed(dpud->dp)) {
+        dpud_schedule(dpud); /* Port_Binding.up to write (dp_vif_ready()). */
+    }
     n_mbs = dpud_dp_take_mac_bindings(dpud->dp, &mbs);
     if (n_mbs) {
         /* Kept for the next step's transaction. */
@@ -249,6 +252,14 @@ dp_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_
         ms = 5;
     }
     poll_timer_start(dpud->loop, &dpud->dp_timer, ms ? ms : 1, dp_timer_cb, dpud);
+}
+
+/* binding_ctx.vif_ready: a VIF is up only while its representor forwards. */
+static bool
+dp_vif_ready(void *aux, const char *representor)
+{
+    struct dpud *dpud = aux;
+    return dpud_dp_port_is_up(dpud->dp, representor);
 }
 
 /* Whether logical port 'lport' is bound to this chassis in 'replica'. */
@@ -967,6 +978,8 @@ dpud_run(struct dpud *dpud)
             .chassis_name = dpud->config->system_id,
             .hostname = dpud->config->hostname,
             .full = full,
+            .vif_ready = dpud->dp ? dp_vif_ready : NULL,
+            .vif_ready_aux = dpud,
         };
 
         error = binding_run(dpud->binding, &ctx, txn);
@@ -1104,6 +1117,10 @@ status_json(struct dpud *dpud)
     if (status) {
         json_object_set_new(status, "control_socket",
                             ctl_server_stats_to_json(dpud->ctl));
+        json_object_set_new(status, "dp_ports",
+                            dpud->dp ? dpud_dp_ports_status(dpud->dp) : json_array());
+        json_object_set_new(json_object_get(status, "counters"), "up_cleared",
+                            json_integer((json_int_t)bs.up_cleared));
     }
     return status;
 }

@@ -75,6 +75,7 @@ static const char *const static_reasons[] = {
     [VS_DROP_REWRITE - PACKET_N_DROP_REASONS] = "header rewrite failed",
     [VS_DROP_INPUT - PACKET_N_DROP_REASONS] = "input refused by the pipeline",
     [VS_DROP_NOMEM - PACKET_N_DROP_REASONS] = "out of memory",
+    [VS_DROP_PORT_DOWN - PACKET_N_DROP_REASONS] = "port down",
     [VS_DROP_OTHER - PACKET_N_DROP_REASONS] = "other",
 };
 _Static_assert(ARRAY_SIZE(static_reasons) ==
@@ -185,6 +186,14 @@ tx_flush(struct dp *d, struct vs_port *p)
 {
     uint16_t n = p->n_tx;
     if (!n) {
+        return;
+    }
+    if (VS_UNLIKELY(!p->dp_live)) {
+        /* Its device is down or being restarted (see struct vs_port). */
+        rte_pktmbuf_free_bulk(p->txq, n);
+        VS_ADD(p->st.tx_dropped, n);
+        VS_ADD(d->vs->drops.counts[VS_DROP_PORT_DOWN], n);
+        p->n_tx = 0;
         return;
     }
     uint64_t bytes = 0;
@@ -372,7 +381,9 @@ output_tunnel(struct dp *d, struct vs_port *in, struct rte_mbuf *m,
     struct vswitch *vs = d->vs;
     struct vs_port *up = d->ports->uplink;
     if (!up || !vs->neigh || !vs->has_encap) {
-        drop_mbuf(d, NULL, m, VS_DROP_ENCAP);
+        /* An uplink that has no device yet (the NIC is absent) is down. */
+        drop_mbuf(d, NULL, m,
+                  !up && vs->cfg.uplink_devargs ? VS_DROP_PORT_DOWN : VS_DROP_ENCAP);
         return;
     }
     struct tunnel_params tp;
@@ -441,7 +452,8 @@ output_mbuf(struct dp *d, struct vs_port *in, struct rte_mbuf *m, const struct v
     case MEGAFLOW_OUT_LOCALNET:
         p = d->ports->uplink;
         if (!p) {
-            drop_mbuf(d, NULL, m, VS_DROP_NO_PORT);
+            drop_mbuf(d, NULL, m,
+                      d->vs->cfg.uplink_devargs ? VS_DROP_PORT_DOWN : VS_DROP_NO_PORT);
             return;
         }
         if (o->vlan >= 0 && vlan_push(m, o->vlan)) {
@@ -1425,6 +1437,9 @@ vs_datapath_main(void *arg)
         struct vs_ports *ports = __atomic_load_n(&vs->ports_pub, __ATOMIC_ACQUIRE);
         if (ports != d.ports) {
             d.ports = ports;
+            for (size_t i = 0; i < ports->n; i++) {
+                ports->ports[i]->dp_live = ports->live[i];
+            }
             fc_reset(&d);
             __atomic_store_n(&vs->ports_ack, ports->version, __ATOMIC_RELEASE);
         }
@@ -1446,6 +1461,9 @@ vs_datapath_main(void *arg)
         unsigned int n_rx = 0;
         for (size_t i = 0; i < d.ports->n; i++) {
             struct vs_port *p = d.ports->ports[i];
+            if (!p->dp_live) {
+                continue;
+            }
             uint16_t n = rte_eth_rx_burst(p->port_id, 0, pkts, VS_BURST);
             if (!n) {
                 continue;

@@ -25,6 +25,7 @@
 #include "dpu/pipeline/packet.h"
 #include "dpu/pipeline/pipeline.h"
 #include "dpu/vswitch/vswitch.h"
+#include "shared/util/backoff.h"
 #include "shared/util/list.h"
 
 struct rte_mbuf;
@@ -65,6 +66,7 @@ enum vs_drop {
     VS_DROP_REWRITE,                             /* "header rewrite failed" */
     VS_DROP_INPUT,                               /* "input refused by the pipeline" */
     VS_DROP_NOMEM,                               /* "out of memory" */
+    VS_DROP_PORT_DOWN,                           /* "port down" */
     VS_DROP_OTHER,                               /* "other" (the reason table is full) */
     VS_DROP_FIRST_DYNAMIC,
 };
@@ -85,7 +87,14 @@ struct vs_port_stats {
 };
 
 /* One DPDK port: the uplink or a representor.  Created and destroyed by the control
- * thread; between, shared by the port tables that list it. */
+ * thread; between, shared by the port tables that list it (once it has a device).
+ *
+ * The control thread keeps its state (dpdk_vswitch.c, "Link state"): up (the lcore
+ * polls it), down (its link went down: it is tried again with back-off), waiting (it
+ * has had no working device yet: tried the same way).  Only an up port is live in the
+ * table the lcore runs, and the device of a port that is not live is stopped and
+ * started only once the lcore runs a table where it is not, so that no burst runs on
+ * it meanwhile. */
 struct vs_port {
     char name[VS_NAME_LEN];
     char *lport;   /* Logical port (NULL for the uplink).  Owned. */
@@ -96,7 +105,22 @@ struct vs_port {
     bool probed; /* Probed here (detached when the port goes), or adopted. */
     uint32_t lport_hash;
 
+    /* The control thread's. */
+    bool has_dev;    /* 'port_id' is a configured device (probed or adopted). */
+    bool connecting; /* Started; waiting until 'connect_ms' for the link. */
+    enum vswitch_port_state state;
+    uint64_t state_ms;   /* When 'state' was entered (time_msec()). */
+    uint64_t next_ms;    /* Not up: when to try again. */
+    uint64_t connect_ms; /* Connecting: when to give up on this attempt. */
+    uint64_t remind_ms;  /* Not up: when to log again that it is not. */
+    struct backoff backoff;
+    uint32_t attempts;    /* Since 'state' was entered. */
+    uint64_t link_losses; /* Times its link went down. */
+    uint64_t recoveries;  /* Times it came back up after that. */
+    char error[192];      /* Why the last attempt failed ("" if none). */
+
     /* The lcore's. */
+    bool dp_live; /* Its table's 'live' flag, copied when the lcore takes the table. */
     struct rte_mbuf *txq[VS_BURST];
     uint16_t n_tx;
     uint64_t tokens;     /* Controller actions allowed now. */
@@ -111,11 +135,14 @@ struct vs_port {
     struct vs_port_stats st;
 };
 
-/* An immutable port table, as published to the lcore. */
+/* An immutable port table, as published to the lcore: the ports that have a device.
+ * The lcore receives from and sends on the live ones only; what it would send on
+ * another is dropped ("port down"). */
 struct vs_ports {
     uint64_t version;
     size_t n;
     struct vs_port *ports[VS_MAX_PORTS];
+    bool live[VS_MAX_PORTS];
     struct vs_port *uplink; /* Also in 'ports', or NULL. */
 };
 
@@ -193,7 +220,13 @@ struct vswitch {
     struct vs_ct vct;
 
     /* Control thread. */
-    struct vs_ports *ports_cur; /* The latest table (published). */
+    struct vs_port *ports[VS_MAX_PORTS]; /* Every port, with a device or not. */
+    size_t n_ports;
+    struct vs_port *uplink_port; /* Also in 'ports', or NULL. */
+    bool neigh_pending;          /* 'neigh' waits for the uplink's MAC. */
+    uint64_t link_poll_ms;       /* When to read the links of the up ports next. */
+    bool publish_pending;        /* The latest table is not the lcore's yet. */
+    struct vs_ports *ports_cur;  /* The latest table (published). */
     uint64_t ports_version;
     uint64_t generation;       /* Last pipeline generation given out. */
     struct vs_pipe *pipe_cur;  /* The latest pipeline published, or NULL. */

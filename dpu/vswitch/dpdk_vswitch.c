@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -12,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <rte_alarm.h>
 #include <rte_bus.h>
 #include <rte_cycles.h>
 #include <rte_dev.h>
+#include <rte_devargs.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -33,6 +36,8 @@
 #include "shared/util/util.h"
 
 OVNIC_LOG_MODULE(vswitch);
+
+static struct ovnic_ratelimit rl = OVNIC_RATELIMIT_INIT(10, 20);
 
 #define VS_DEFAULT_EAL_ARGS "--no-huge -m 512"
 #define VS_HUGE_EAL_ARGS "-m 512"
@@ -167,8 +172,12 @@ eal_start(const struct vswitch *vs, struct ovnic_err *err)
     argv[argc++] = "--no-pci";
     argv[argc++] = "--no-telemetry";
     argv[argc++] = lcores;
-    argv[argc++] = "--log-level=*:error";
+    /* net_memif logs an error for each connection its server refuses, which the
+     * vswitch reports itself (as port states).  The EAL applies the levels to the
+     * drivers it loads as plugins in the reverse order of the options: the specific
+     * one comes first. */
     argv[argc++] = "--log-level=pmd.net.memif:critical";
+    argv[argc++] = "--log-level=*:error";
     argv[argc] = NULL;
 
     int rc = rte_eal_init(argc, argv);
@@ -194,6 +203,34 @@ out:
 
 /* ---- Ports. -------------------------------------------------------------------- */
 
+/* How often the links of the up ports are read. */
+#define VS_LINK_POLL_MS 100
+/* Back-off between the attempts on a port that is not up. */
+#define VS_RETRY_MIN_MS 100
+#define VS_RETRY_MAX_MS 1000
+/* A started port whose link is not up by then is tried again. */
+#define VS_CONNECT_MS 1000
+/* How often the link of a started port is read. */
+#define VS_CONNECT_POLL_MS 5
+/* How long port_add() and create() wait for a link. */
+#define VS_ADD_WAIT_MS 500
+/* How often a port that stays down is logged. */
+#define VS_REMIND_MS 30000
+
+const char *
+vswitch_port_state_name(enum vswitch_port_state state)
+{
+    switch (state) {
+    case VSWITCH_PORT_UP:
+        return "up";
+    case VSWITCH_PORT_DOWN:
+        return "down";
+    case VSWITCH_PORT_WAITING:
+        return "waiting";
+    }
+    return "unknown";
+}
+
 static void
 port_free(struct vs_port *p)
 {
@@ -205,6 +242,57 @@ port_free(struct vs_port *p)
     }
 }
 
+/* Stopping and starting a device on the EAL interrupt thread.  That thread is where
+ * the PMDs serve their control channels (net_memif's connection to its server, its
+ * handshake and its loss), so that a stop or start run there never runs beside a
+ * disconnect or a handshake of the same device. */
+
+enum vs_intr_op {
+    VS_INTR_STOP,
+    VS_INTR_RESTART, /* Stop (if started), then start. */
+};
+
+struct vs_intr_call {
+    uint16_t port_id;
+    enum vs_intr_op op;
+    int result;
+    bool done; /* Atomic. */
+};
+
+static void
+intr_call_cb(void *arg)
+{
+    struct vs_intr_call *c = arg;
+    int error = rte_eth_dev_stop(c->port_id);
+
+    if (c->op == VS_INTR_RESTART) {
+        error = rte_eth_dev_start(c->port_id);
+    }
+    c->result = error;
+    __atomic_store_n(&c->done, true, __ATOMIC_RELEASE);
+}
+
+static int
+port_intr_call(uint16_t port_id, enum vs_intr_op op)
+{
+    struct vs_intr_call c = {.port_id = port_id, .op = op};
+
+    if (rte_eal_alarm_set(1, intr_call_cb, &c)) {
+        intr_call_cb(&c); /* No interrupt thread to run it: here, then. */
+        return c.result;
+    }
+    uint64_t deadline = time_msec() + VS_WAIT_MS;
+    while (!__atomic_load_n(&c.done, __ATOMIC_ACQUIRE)) {
+        /* Once cancelled (or waited for, if it runs), 'c' is ours again. */
+        if (time_msec() > deadline && rte_eal_alarm_cancel(intr_call_cb, &c) > 0) {
+            return -ETIMEDOUT;
+        }
+        struct timespec ts = {0, 50 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return c.result;
+}
+
 /* Stops, closes and detaches the device of 'p', and frees 'p'. */
 static void
 port_detach(struct vs_port *p)
@@ -213,11 +301,14 @@ port_detach(struct vs_port *p)
     char *bus = NULL;
     char *dev = NULL;
 
+    if (!p->has_dev) {
+        goto out;
+    }
     if (!rte_eth_dev_info_get(p->port_id, &info) && info.device) {
         bus = strdup(rte_bus_name(rte_dev_bus(info.device)));
         dev = strdup(rte_dev_name(info.device));
     }
-    rte_eth_dev_stop(p->port_id);
+    port_intr_call(p->port_id, VS_INTR_STOP);
     if (!p->probed) {
         goto out;
     }
@@ -231,12 +322,13 @@ out:
     port_free(p);
 }
 
+/* A new port, without its device.  Errors: -ENOMEM, -ENODEV (no driver takes
+ * 'devargs', and no device of that name exists). */
 static int
-port_attach(struct vswitch *vs, const char *name, const char *devargs, const char *lport,
-            struct vs_port **portp, struct ovnic_err *err)
+port_new(const char *name, const char *devargs, const char *lport, struct vs_port **portp,
+         struct ovnic_err *err)
 {
     struct vs_port *p = calloc(1, sizeof *p);
-    int error;
 
     if (!p) {
         return -ENOMEM;
@@ -251,6 +343,56 @@ port_attach(struct vswitch *vs, const char *name, const char *devargs, const cha
     }
     p->lport_hash = lport ? hash_string(lport, 0) : 0;
     p->uplink = !lport;
+    p->port_id = RTE_MAX_ETHPORTS;
+    p->state = VSWITCH_PORT_WAITING;
+    p->state_ms = time_msec();
+    backoff_init(&p->backoff, VS_RETRY_MIN_MS, VS_RETRY_MAX_MS);
+
+    /* A device that is absent may come, a driver that is absent will not. */
+    uint16_t id;
+    if (rte_eth_dev_get_port_by_name(p->devname, &id)) {
+        struct rte_devargs da;
+        memset(&da, 0, sizeof da);
+        int error = rte_devargs_parse(&da, devargs);
+        free(da.data); /* What rte_devargs_reset() does (an experimental API). */
+        if (error) {
+            port_free(p);
+            return ovnic_err_set(err, -ENODEV, name, "no driver for devargs", "%s",
+                                 devargs);
+        }
+    }
+    *portp = p;
+    return 0;
+}
+
+/* The uplink's neighbour table, with MAC 'mac'. */
+static int
+neigh_open(struct vswitch *vs, const uint8_t mac[6], struct neigh_table **tablep,
+           struct ovnic_err *err)
+{
+    struct neigh_config nc = {
+        .local_ip = vs->cfg.encap_ip,
+        .prefix_len = vs->cfg.encap_plen,
+        .gateway = vs->cfg.underlay_gateway,
+    };
+    memcpy(nc.local_mac, mac, 6);
+    int error = neigh_create(&nc, tablep);
+    if (error) {
+        ovnic_err_set(err, error, "underlay", "bad encap IP or gateway", "%s / %s",
+                      vs->cfg.encap_ip,
+                      vs->cfg.underlay_gateway ? vs->cfg.underlay_gateway : "-");
+    }
+    return error;
+}
+
+/* Finds (adopts) or probes the device of 'p', and configures its queues; it is
+ * started by port_start(). */
+static int
+port_dev_open(struct vswitch *vs, struct vs_port *p, struct ovnic_err *err)
+{
+    const char *name = p->name;
+    bool probed = false;
+    int error;
 
     /* A device probed already (e.g. a representor probed with its PF, or a port an
      * embedding program created) is adopted: it is configured and started here, and
@@ -258,19 +400,27 @@ port_attach(struct vswitch *vs, const char *name, const char *devargs, const cha
     uint16_t id;
     bool found = !rte_eth_dev_get_port_by_name(p->devname, &id);
     if (!found) {
-        error = rte_dev_probe(devargs);
-        if (error && error != -EEXIST) {
-            port_free(p);
-            return ovnic_err_set(err, -ENODEV, name, "devargs do not attach", "%s: %s",
-                                 devargs, rte_strerror(error < 0 ? -error : error));
+        /* The EAL logs each failed probe; the vswitch says why once (and then when
+         * the reason changes): quiet on the next attempts. */
+        int eal_level = rte_log_get_level(RTE_LOGTYPE_EAL);
+        if (p->attempts > 1 && eal_level >= 0) {
+            rte_log_set_level(RTE_LOGTYPE_EAL, RTE_LOG_CRIT);
         }
-        p->probed = !error;
+        error = rte_dev_probe(p->devargs);
+        if (p->attempts > 1 && eal_level >= 0) {
+            rte_log_set_level(RTE_LOGTYPE_EAL, (uint32_t)eal_level);
+        }
+        if (error && error != -EEXIST) {
+            return ovnic_err_set(err, -ENODEV, name, "devargs do not attach", "%s",
+                                 rte_strerror(error < 0 ? -error : error));
+        }
+        probed = !error;
         found = !rte_eth_dev_get_port_by_name(p->devname, &id);
     }
     if (!found) {
         struct rte_dev_iterator it;
         uint16_t match;
-        RTE_ETH_FOREACH_MATCHING_DEV(match, devargs, &it)
+        RTE_ETH_FOREACH_MATCHING_DEV(match, p->devargs, &it)
         {
             if (!found) {
                 found = true;
@@ -279,21 +429,16 @@ port_attach(struct vswitch *vs, const char *name, const char *devargs, const cha
         }
     }
     if (!found) {
-        if (p->probed) {
+        if (probed) {
             rte_eal_hotplug_remove("vdev", p->devname);
         }
-        port_free(p);
-        return ovnic_err_set(err, -ENODEV, name, "no Ethernet port for devargs", "%s",
-                             devargs);
+        return ovnic_err_set(err, -ENODEV, name, "no Ethernet port for devargs", NULL);
     }
-    for (size_t i = 0; vs->ports_cur && i < vs->ports_cur->n; i++) {
-        if (vs->ports_cur->ports[i]->port_id == id) {
-            port_free(p);
-            return ovnic_err_set(err, -EEXIST, name, "device already in use", "%s",
-                                 devargs);
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        if (vs->ports[i] != p && vs->ports[i]->has_dev && vs->ports[i]->port_id == id) {
+            return ovnic_err_set(err, -EEXIST, name, "device already in use", NULL);
         }
     }
-    p->port_id = id;
 
     struct rte_eth_conf conf;
     uint16_t nb_rx = VS_RX_DESC, nb_tx = VS_TX_DESC;
@@ -309,50 +454,95 @@ port_attach(struct vswitch *vs, const char *name, const char *devargs, const cha
     if (!error) {
         error = rte_eth_tx_queue_setup(id, 0, nb_tx, rte_eth_dev_socket_id(id), NULL);
     }
-    if (!error) {
-        error = rte_eth_dev_start(id);
-    }
     if (error) {
-        ovnic_err_set(err, -ENODEV, name, "cannot start the port", "%s: %s", devargs,
-                      rte_strerror(error < 0 ? -error : error));
-        port_detach(p);
-        return -ENODEV;
+        if (probed) {
+            rte_eth_dev_close(id);
+            rte_eal_hotplug_remove("vdev", p->devname);
+        }
+        return ovnic_err_set(err, -ENODEV, name, "cannot configure the port", "%s",
+                             rte_strerror(error < 0 ? -error : error));
     }
-    rte_eth_promiscuous_enable(id);
-    *portp = p;
+    p->port_id = id;
+    p->probed = probed;
+    p->has_dev = true;
+    if (p->uplink) {
+        if (!vs->cfg.uplink_mac) {
+            struct rte_ether_addr ea;
+            if (!rte_eth_macaddr_get(id, &ea)) {
+                memcpy(vs->uplink_mac, ea.addr_bytes, 6);
+            }
+        }
+        /* Before the lcore gets a table with the uplink, which it reads it through. */
+        if (vs->neigh_pending) {
+            struct ovnic_err nerr = {0};
+            char buf[256];
+            if (neigh_open(vs, vs->uplink_mac, &vs->neigh, &nerr)) {
+                OLOG_ERR("uplink: no neighbour table: %s",
+                         ovnic_err_format(&nerr, buf, sizeof buf));
+            }
+            vs->neigh_pending = false;
+        }
+    }
     return 0;
 }
 
-/* Publishes a table with 'add' added and/or 'del' removed, and waits until the lcore
- * runs it (the lcore leaves the old one at the top of its next loop). */
+/* Starts the configured device of 'p' (stopping it first if it runs). */
 static int
-ports_publish(struct vswitch *vs, struct vs_port *add, const struct vs_port *del)
+port_start(struct vs_port *p, struct ovnic_err *err)
+{
+    int error = port_intr_call(p->port_id, VS_INTR_RESTART);
+
+    if (error == -1 && !strncmp(p->devname, "net_memif", 9)) {
+        /* net_memif says only -1; its client fails to start when nothing accepts
+         * its connection. */
+        return ovnic_err_set(err, -ECONNREFUSED, p->name, "cannot start the port",
+                             "no memif server on its socket");
+    }
+    if (error) {
+        return ovnic_err_set(err, error < 0 ? error : -EIO, p->name,
+                             "cannot start the port", "%s",
+                             rte_strerror(error < 0 ? -error : error));
+    }
+    /* Start restores what the port had; say it again, for drivers that forget. */
+    rte_eth_promiscuous_enable(p->port_id);
+    return 0;
+}
+
+static bool
+port_link_is_up(const struct vs_port *p)
+{
+    struct rte_eth_link link;
+
+    memset(&link, 0, sizeof link);
+    return p->has_dev && !rte_eth_link_get_nowait(p->port_id, &link) &&
+           link.link_status == RTE_ETH_LINK_UP;
+}
+
+/* Publishes a table of the ports that have a device, live where up, and waits until
+ * the lcore runs it (the lcore leaves the old one at the top of its next loop). */
+static int
+ports_publish(struct vswitch *vs)
 {
     struct vs_ports *old = vs->ports_cur;
     struct vs_ports *t = calloc(1, sizeof *t);
     if (!t) {
+        vs->publish_pending = true;
         return -ENOMEM;
     }
-    for (size_t i = 0; old && i < old->n; i++) {
-        if (old->ports[i] != del) {
-            t->ports[t->n++] = old->ports[i];
-        }
-    }
-    if (add) {
-        if (t->n >= VS_MAX_PORTS) {
-            free(t);
-            return -ENOSPC;
-        }
-        t->ports[t->n++] = add;
-    }
-    for (size_t i = 0; i < t->n; i++) {
-        if (t->ports[i]->uplink) {
-            t->uplink = t->ports[i];
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        struct vs_port *p = vs->ports[i];
+        if (p->has_dev) {
+            t->live[t->n] = p->state == VSWITCH_PORT_UP;
+            t->ports[t->n++] = p;
+            if (p->uplink) {
+                t->uplink = p;
+            }
         }
     }
     t->version = ++vs->ports_version;
     vs->ports_cur = t;
     __atomic_store_n(&vs->ports_pub, t, __ATOMIC_RELEASE);
+    vs->publish_pending = true;
 
     if (vs->lcore_running) {
         uint64_t deadline = time_msec() + VS_WAIT_MS;
@@ -368,20 +558,253 @@ ports_publish(struct vswitch *vs, struct vs_port *add, const struct vs_port *del
         }
     }
     free(old);
+    vs->publish_pending = false;
     return 0;
 }
 
 static struct vs_port *
 port_find(const struct vswitch *vs, const char *name, const char *lport)
 {
-    for (size_t i = 0; vs->ports_cur && i < vs->ports_cur->n; i++) {
-        struct vs_port *p = vs->ports_cur->ports[i];
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        struct vs_port *p = vs->ports[i];
         if ((name && !strcmp(p->name, name)) ||
             (lport && p->lport && !strcmp(p->lport, lport))) {
             return p;
         }
     }
     return NULL;
+}
+
+static void
+port_remove(struct vswitch *vs, const struct vs_port *p)
+{
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        if (vs->ports[i] == p) {
+            memmove(&vs->ports[i], &vs->ports[i + 1],
+                    (vs->n_ports - i - 1) * sizeof vs->ports[0]);
+            vs->n_ports--;
+            return;
+        }
+    }
+}
+
+/* ---- Link state. ----------------------------------------------------------------
+ *
+ * net_memif (DPDK 22.11) raises no link-state event: when its server goes away, the
+ * client's link goes down and stays down, and the client does not connect again by
+ * itself; stopping and starting the device makes it connect again (with the same MAC
+ * address, queues and port id).  So the control thread reads the links of the up
+ * ports every VS_LINK_POLL_MS (rte_eth_link_get_nowait(): for net_memif, one read of
+ * the port's data), takes a port that lost its link out of the lcore's use, and tries
+ * it again with back-off: an attempt first looks whether the link came back by
+ * itself (drivers that reconnect alone), else stops and starts the device (opening
+ * it first if the port never had one); a started port that gets its link within
+ * VS_CONNECT_MS is up again. */
+
+static void
+port_state_set(struct vswitch *vs, struct vs_port *p, enum vswitch_port_state state,
+               uint64_t now)
+{
+    p->state = state;
+    p->state_ms = now;
+    p->attempts = 0;
+    p->connecting = false;
+    p->remind_ms = now + VS_REMIND_MS;
+    backoff_reset(&p->backoff);
+    if (state != VSWITCH_PORT_UP) {
+        /* The first attempt after VS_RETRY_MIN_MS: the driver finishes its own
+         * disconnect meanwhile. */
+        p->next_ms = now + backoff_next(&p->backoff);
+    } else {
+        p->error[0] = '\0';
+    }
+    if (vs->cfg.port_state_cb) {
+        vs->cfg.port_state_cb(vs->cfg.aux, p->name, p->lport, state);
+    }
+}
+
+/* An attempt on 'p' failed because of 'err'. */
+static void
+port_failed(struct vs_port *p, const struct ovnic_err *err, uint64_t now)
+{
+    struct ovnic_err e = *err;
+    char buf[sizeof p->error];
+
+    e.object[0] = '\0'; /* The port, named already. */
+    ovnic_err_format(&e, buf, sizeof buf);
+    if (strcmp(buf, p->error)) {
+        /* Logged when the reason changes (e.g. the socket appears, then refuses),
+         * except the first (said with the state). */
+        if (p->error[0] || p->attempts > 1) {
+            OLOG_INFO_RL(&rl, "port %s: %s; trying again", p->name, buf);
+        }
+        snprintf(p->error, sizeof p->error, "%s", buf);
+    }
+    p->connecting = false;
+    p->next_ms = now + backoff_next(&p->backoff);
+}
+
+static void
+port_became_up(struct vswitch *vs, struct vs_port *p, uint64_t now)
+{
+    uint64_t ms = now - p->state_ms;
+
+    if (p->state == VSWITCH_PORT_DOWN) {
+        p->recoveries++;
+        OLOG_INFO("port %s: link up again, after %" PRIu64 " ms down and %u attempt%s",
+                  p->name, ms, p->attempts, p->attempts == 1 ? "" : "s");
+    } else {
+        OLOG_INFO("port %s (%s): attached as DPDK port %u, after %" PRIu64
+                  " ms waiting and %u attempt%s",
+                  p->name, p->devargs, p->port_id, ms, p->attempts,
+                  p->attempts == 1 ? "" : "s");
+    }
+    port_state_set(vs, p, VSWITCH_PORT_UP, now);
+
+    /* Its NIC is back, it seems: try the other ports that are not up at once, and
+     * from the shortest back-off again. */
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        struct vs_port *o = vs->ports[i];
+        if (o != p && o->state != VSWITCH_PORT_UP && !o->connecting) {
+            backoff_reset(&o->backoff);
+            o->next_ms = now;
+        }
+    }
+}
+
+/* One attempt to bring 'p' (not up) up: from here, connecting (or failed: returns
+ * why, and 'err' says it). */
+static int
+port_try(struct vswitch *vs, struct vs_port *p, uint64_t now, struct ovnic_err *err)
+{
+    int error = 0;
+
+    p->attempts++;
+    if (port_link_is_up(p)) {
+        /* Back by itself: nothing to restart. */
+        p->connecting = true;
+        p->connect_ms = now;
+        return 0;
+    }
+    if (!p->has_dev) {
+        error = port_dev_open(vs, p, err);
+    }
+    if (!error) {
+        error = port_start(p, err);
+    }
+    if (error) {
+        port_failed(p, err, now);
+        return error;
+    }
+    p->connecting = true;
+    p->connect_ms = now + VS_CONNECT_MS;
+    return 0;
+}
+
+/* The first attempt on a new port: brings it up if its device is there (waiting up to
+ * VS_ADD_WAIT_MS for its link), else leaves it waiting, logged.  Fails only where
+ * waiting would not help: -EEXIST (another port has the device), -ENOMEM. */
+static int
+port_first_try(struct vswitch *vs, struct vs_port *p, struct ovnic_err *err)
+{
+    uint64_t now = time_msec();
+    uint64_t deadline = now + VS_ADD_WAIT_MS;
+    struct ovnic_err e = {0};
+
+    int error = port_try(vs, p, now, &e);
+    if (error == -EEXIST || error == -ENOMEM) {
+        if (err) {
+            *err = e;
+        }
+        return error;
+    }
+    while (p->connecting && !port_link_is_up(p) && time_msec() < deadline) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (p->connecting && port_link_is_up(p)) {
+        p->state = VSWITCH_PORT_UP;
+        p->state_ms = time_msec();
+        p->attempts = 0;
+        p->connecting = false;
+        return 0;
+    }
+    OLOG_WARN("port %s (%s): waiting for its device: %s; trying again every %d to %d ms",
+              p->name, p->devargs, p->error[0] ? p->error : "its link is not up yet",
+              VS_RETRY_MIN_MS, VS_RETRY_MAX_MS);
+    p->remind_ms = now + VS_REMIND_MS;
+    return 0;
+}
+
+/* Watches the links of the up ports and tries the others.  Returns the ms until it
+ * wants to run again. */
+static unsigned int
+ports_run(struct vswitch *vs)
+{
+    uint64_t now = time_msec();
+    bool poll = now >= vs->link_poll_ms;
+    bool changed = vs->publish_pending;
+    uint64_t next;
+
+    if (poll) {
+        vs->link_poll_ms = now + VS_LINK_POLL_MS;
+    }
+    next = vs->link_poll_ms;
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        struct vs_port *p = vs->ports[i];
+        bool had_dev = p->has_dev;
+
+        if (p->state == VSWITCH_PORT_UP) {
+            if (poll && !port_link_is_up(p)) {
+                p->link_losses++;
+                OLOG_WARN("port %s (%s): link down: the NIC's end of it is gone; "
+                          "reconnecting every %d to %d ms",
+                          p->name, p->devargs, VS_RETRY_MIN_MS, VS_RETRY_MAX_MS);
+                port_state_set(vs, p, VSWITCH_PORT_DOWN, now);
+                changed = true;
+            }
+        } else if (p->connecting) {
+            if (port_link_is_up(p)) {
+                port_became_up(vs, p, now);
+                changed = true;
+            } else if (now >= p->connect_ms) {
+                struct ovnic_err err = {0};
+                ovnic_err_set(&err, -ETIMEDOUT, p->name, "started, but its link is down",
+                              "after %d ms", VS_CONNECT_MS);
+                port_failed(p, &err, now);
+            }
+        } else if (now >= p->next_ms && !vs->publish_pending) {
+            /* (Not while the lcore may still use the port: see ports_publish().) */
+            struct ovnic_err err = {0};
+            port_try(vs, p, now, &err);
+            if (p->connecting && port_link_is_up(p)) {
+                port_became_up(vs, p, now);
+                changed = true;
+            }
+        }
+        if (p->state != VSWITCH_PORT_UP) {
+            if (now >= p->remind_ms) {
+                OLOG_WARN("port %s: still %s after %" PRIu64 " s and %u attempts%s%s",
+                          p->name, vswitch_port_state_name(p->state),
+                          (now - p->state_ms) / 1000, p->attempts,
+                          p->error[0] ? ": " : "", p->error);
+                p->remind_ms = now + VS_REMIND_MS;
+            }
+            next = MIN(next, p->connecting ? now + VS_CONNECT_POLL_MS : p->next_ms);
+        }
+        changed |= p->has_dev != had_dev;
+    }
+    if (changed) {
+        ports_publish(vs);
+    }
+    return next > now ? (unsigned int)MIN(next - now, 1000u) : 1;
+}
+
+int
+vswitch_port_state(const struct vswitch *vs, const char *name)
+{
+    const struct vs_port *p = name ? port_find(vs, name, NULL) : NULL;
+    return p ? (int)p->state : -ENOENT;
 }
 
 int
@@ -397,26 +820,34 @@ vswitch_port_add(struct vswitch *vs, const char *name, const char *devargs,
         return ovnic_err_set(err, -EEXIST, name, "port name or logical port taken", "%s",
                              lport);
     }
-    if (vs->ports_cur && vs->ports_cur->n >= VS_MAX_PORTS) {
+    if (vs->n_ports >= VS_MAX_PORTS) {
         return ovnic_err_set(err, -ENOSPC, name, "too many ports", NULL);
     }
     struct vs_port *p;
-    int error = port_attach(vs, name, devargs, lport, &p, err);
+    int error = port_new(name, devargs, lport, &p, err);
     if (error) {
         return error;
     }
-    error = ports_publish(vs, p, NULL);
+    error = port_first_try(vs, p, err);
     if (error) {
-        if (vs->ports_cur && vs->ports_cur->ports[vs->ports_cur->n - 1] == p) {
-            /* Published but not acknowledged: it must stay. */
-            return ovnic_err_set(err, error, name, "datapath did not take the port",
-                                 NULL);
-        }
+        port_detach(p);
+        return error;
+    }
+    vs->ports[vs->n_ports++] = p;
+    error = ports_publish(vs);
+    if (error == -ETIMEDOUT) {
+        /* Published but not acknowledged: it must stay. */
+        return ovnic_err_set(err, error, name, "datapath did not take the port", NULL);
+    }
+    if (error) {
+        port_remove(vs, p);
         port_detach(p);
         return ovnic_err_set(err, error, name, "cannot publish the port table", NULL);
     }
-    OLOG_INFO("port %s (%s) attached as DPDK port %u for %s", name, devargs, p->port_id,
-              lport);
+    if (p->state == VSWITCH_PORT_UP) {
+        OLOG_INFO("port %s (%s) attached as DPDK port %u for %s", name, devargs,
+                  p->port_id, lport);
+    }
     return 0;
 }
 
@@ -427,7 +858,11 @@ vswitch_port_del(struct vswitch *vs, const char *name)
     if (!p) {
         return -ENOENT;
     }
-    int error = ports_publish(vs, NULL, p);
+    port_remove(vs, p);
+    int error = ports_publish(vs);
+    if (error == -ENOMEM) {
+        vs->ports[vs->n_ports++] = p; /* The lcore still has it. */
+    }
     if (error) {
         return error;
     }
@@ -509,7 +944,8 @@ vswitch_run(struct vswitch *vs)
         vs->cfg.mac_binding_cb(vs->cfg.aux, events[i].lport, &events[i].mb);
     }
     unsigned int svc_ms = vs_svc_run(vs);
-    return MIN(svc_ms, ovnic_list_is_empty(&vs->retired) ? 100u : 10u);
+    unsigned int ports_ms = ports_run(vs);
+    return MIN(MIN(svc_ms, ports_ms), ovnic_list_is_empty(&vs->retired) ? 100u : 10u);
 }
 
 /* ---- Requests to the lcore. ---------------------------------------------------- */
@@ -793,42 +1229,41 @@ vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
     t_state = time_usec();
     struct vs_port *uplink = NULL;
     if (vs->cfg.uplink_devargs) {
-        error = port_attach(vs, "uplink", vs->cfg.uplink_devargs, NULL, &uplink, err);
+        error = port_new("uplink", vs->cfg.uplink_devargs, NULL, &uplink, err);
         if (error) {
             error = error == -ENOMEM ? error : -ENODEV;
             goto err;
         }
+        vs->ports[vs->n_ports++] = uplink;
+        vs->uplink_port = uplink;
+    }
+    if (uplink && vs->cfg.encap_ip) {
+        /* The neighbour table answers with the uplink's MAC: when that is the
+         * device's own, the table is made once the device is there (the
+         * configuration is checked now, with a stand-in MAC). */
+        static const uint8_t stand_in[6] = {0x02, 0, 0, 0, 0, 0x01};
+        error = neigh_open(vs, vs->cfg.uplink_mac ? vs->uplink_mac : stand_in, &vs->neigh,
+                           err);
+        if (error) {
+            goto err;
+        }
         if (!vs->cfg.uplink_mac) {
-            struct rte_ether_addr ea;
-            if (!rte_eth_macaddr_get(uplink->port_id, &ea)) {
-                memcpy(vs->uplink_mac, ea.addr_bytes, 6);
-            }
+            neigh_destroy(vs->neigh);
+            vs->neigh = NULL;
+            vs->neigh_pending = true;
+        }
+        vs->has_encap = true;
+    }
+    if (uplink) {
+        error = port_first_try(vs, uplink, err);
+        if (error) {
+            goto err;
         }
     }
     t_uplink = time_usec();
-    error = ports_publish(vs, uplink, NULL);
+    error = ports_publish(vs);
     if (error) {
-        if (uplink) {
-            port_detach(uplink);
-        }
         goto err;
-    }
-
-    if (uplink && vs->cfg.encap_ip) {
-        struct neigh_config nc = {
-            .local_ip = vs->cfg.encap_ip,
-            .prefix_len = vs->cfg.encap_plen,
-            .gateway = vs->cfg.underlay_gateway,
-        };
-        memcpy(nc.local_mac, vs->uplink_mac, 6);
-        error = neigh_create(&nc, &vs->neigh);
-        if (error) {
-            ovnic_err_set(err, error, "underlay", "bad encap IP or gateway", "%s / %s",
-                          vs->cfg.encap_ip,
-                          vs->cfg.underlay_gateway ? vs->cfg.underlay_gateway : "-");
-            goto err;
-        }
-        vs->has_encap = true;
     }
 
     error = rte_eal_remote_launch(vs_datapath_main, vs, vs->lcore_id);
@@ -866,12 +1301,10 @@ vswitch_destroy(struct vswitch *vs)
         rte_eal_wait_lcore(vs->lcore_id);
         vs->lcore_running = false;
     }
-    if (vs->ports_cur) {
-        for (size_t i = 0; i < vs->ports_cur->n; i++) {
-            port_detach(vs->ports_cur->ports[i]);
-        }
-        free(vs->ports_cur);
+    for (size_t i = 0; i < vs->n_ports; i++) {
+        port_detach(vs->ports[i]);
     }
+    free(vs->ports_cur);
     pipes_collect(vs);
     if (vs->pipe_cur) {
         pipeline_destroy(vs->pipe_cur->pipeline);
@@ -911,23 +1344,32 @@ json_t *
 vswitch_ports_json(const struct vswitch *vs)
 {
     json_t *a = json_array();
-    for (size_t i = 0; a && vs->ports_cur && i < vs->ports_cur->n; i++) {
-        const struct vs_port *p = vs->ports_cur->ports[i];
+    uint64_t now = time_msec();
+    for (size_t i = 0; a && i < vs->n_ports; i++) {
+        const struct vs_port *p = vs->ports[i];
         struct rte_eth_link link;
         memset(&link, 0, sizeof link);
-        rte_eth_link_get_nowait(p->port_id, &link);
+        if (p->has_dev) {
+            rte_eth_link_get_nowait(p->port_id, &link);
+        }
         json_t *o = json_pack(
-            "{s:s,s:o,s:i,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name",
-            p->name, "lport", p->lport ? json_string(p->lport) : json_null(), "port_id",
-            (int)p->port_id, "devargs", p->devargs, "link",
-            link.link_status ? "up" : "down", "rx_packets",
-            jint(VS_GET(p->st.rx_packets)), "rx_bytes", jint(VS_GET(p->st.rx_bytes)),
-            "tx_packets", jint(VS_GET(p->st.tx_packets)), "tx_bytes",
-            jint(VS_GET(p->st.tx_bytes)), "rx_dropped", jint(VS_GET(p->st.rx_dropped)),
-            "tx_dropped", jint(VS_GET(p->st.tx_dropped)), "pipeline_walks",
-            jint(VS_GET(p->st.walks)), "megaflow_hits", jint(VS_GET(p->st.megaflow_hits)),
-            "ctrl_rate_drops", jint(VS_GET(p->st.ctrl_drops)), "link_speed_mbps",
-            jint(link.link_speed));
+            "{s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+            "s:o,s:o,s:o}",
+            "name", p->name, "lport", p->lport ? json_string(p->lport) : json_null(),
+            "port_id", p->has_dev ? json_integer(p->port_id) : json_null(), "devargs",
+            p->devargs, "link", link.link_status ? "up" : "down", "state",
+            vswitch_port_state_name(p->state), "state_ms", jint(now - p->state_ms),
+            "attempts", jint(p->attempts), "error",
+            p->error[0] && p->state != VSWITCH_PORT_UP ? json_string(p->error)
+                                                       : json_null(),
+            "link_losses", jint(p->link_losses), "recoveries", jint(p->recoveries),
+            "rx_packets", jint(VS_GET(p->st.rx_packets)), "rx_bytes",
+            jint(VS_GET(p->st.rx_bytes)), "tx_packets", jint(VS_GET(p->st.tx_packets)),
+            "tx_bytes", jint(VS_GET(p->st.tx_bytes)), "rx_dropped",
+            jint(VS_GET(p->st.rx_dropped)), "tx_dropped", jint(VS_GET(p->st.tx_dropped)),
+            "pipeline_walks", jint(VS_GET(p->st.walks)), "megaflow_hits",
+            jint(VS_GET(p->st.megaflow_hits)), "ctrl_rate_drops",
+            jint(VS_GET(p->st.ctrl_drops)), "link_speed_mbps", jint(link.link_speed));
         if (!o || json_array_append_new(a, o)) {
             json_decref(a);
             return NULL;
@@ -1028,7 +1470,7 @@ vswitch_trace_json(struct vswitch *vs, const char *port, const uint8_t *pkt, siz
 {
     const struct vs_port *p = NULL;
     if (port && !strcmp(port, "uplink")) {
-        p = vs->ports_cur ? vs->ports_cur->uplink : NULL;
+        p = vs->uplink_port;
     } else if (port) {
         p = port_find(vs, port, NULL);
     }

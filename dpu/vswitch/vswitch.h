@@ -44,6 +44,23 @@
 struct ovsdb_replica;
 struct vswitch;
 
+/* The state of a port (the uplink or a representor).  A port whose device goes away
+ * or whose link goes down (the NIC resets, a firmware update reboots it, the memif
+ * server exits) is "down": the datapath stops using it, and the control thread tries
+ * it again with back-off (100 ms doubling to 1 s): if its link does not come back by
+ * itself, it stops and starts the device, which makes net_memif connect again.  A
+ * port that has had no working device yet (the NIC is absent) is "waiting", and is
+ * tried the same way.  What the datapath would send on a port that is not up is
+ * dropped as "port down". */
+enum vswitch_port_state {
+    VSWITCH_PORT_UP,
+    VSWITCH_PORT_DOWN,
+    VSWITCH_PORT_WAITING,
+};
+
+/** "up", "down", "waiting". */
+const char *vswitch_port_state_name(enum vswitch_port_state state);
+
 struct vswitch_config {
     const char *chassis; /* This chassis's name (SB Chassis.name).  Required. */
 
@@ -88,13 +105,18 @@ struct vswitch_config {
     /* The status of Service_Monitor 'uuid' became 'status' ("online" / "offline";
      * see vswitch_svc_monitors_set()). */
     void (*svc_status_cb)(void *aux, const struct uuid *uuid, const char *status);
+    /* Port 'name' (logical port 'lport', NULL for the uplink) went into 'state'. */
+    void (*port_state_cb)(void *aux, const char *name, const char *lport,
+                          enum vswitch_port_state state);
     void *aux;
 };
 
 /** Starts DPDK (once per process), the uplink and the datapath lcore.  'config' is
- * copied.  Caller owns; free with vswitch_destroy().
- * Errors: -EINVAL (bad configuration; 'err' says which), -ENODEV (the uplink cannot
- * be attached), -EBUSY (another vswitch runs in this process), -ENOMEM, or what
+ * copied.  An uplink whose device cannot be attached or started yet (the NIC is
+ * absent) is "waiting" (see enum vswitch_port_state; logged).  Caller owns; free with
+ * vswitch_destroy().
+ * Errors: -EINVAL (bad configuration; 'err' says which), -ENODEV (no driver takes the
+ * uplink's devargs), -EBUSY (another vswitch runs in this process), -ENOMEM, or what
  * rte_eal_init() gives. */
 int vswitch_create(const struct vswitch_config *config, struct vswitch **vsp,
                    struct ovnic_err *err);
@@ -114,8 +136,11 @@ void vswitch_destroy(struct vswitch *vs);
  * from it enter the pipeline as PIPELINE_IN_VIF from 'lport'; deliveries to 'lport'
  * leave through it).  The device is hot-plugged (rte_dev_probe()); one that exists
  * already (a representor probed with its PF, a port the program created) is adopted
- * and, when the port goes, only stopped.  Returns once the datapath polls it.
- * Errors: -EEXIST (name, lport or device taken), -ENODEV (devargs do not attach),
+ * and, when the port goes, only stopped.  Returns once the datapath polls it, or with
+ * the port "waiting" if its device cannot be attached or started yet (then it is tried
+ * again with back-off; vswitch_port_state() and vswitch_ports_json() tell, the log
+ * says why).
+ * Errors: -EEXIST (name, lport or device taken), -ENODEV (no driver takes the devargs),
  * -ENOSPC (64 ports), -EINVAL, -ENOMEM, -ETIMEDOUT (the datapath did not take it). */
 int vswitch_port_add(struct vswitch *vs, const char *name, const char *devargs,
                      const char *lport, struct ovnic_err *err);
@@ -123,6 +148,10 @@ int vswitch_port_add(struct vswitch *vs, const char *name, const char *devargs,
 /** Detaches port 'name', once the datapath has stopped polling it.  Errors: -ENOENT,
  * -ETIMEDOUT. */
 int vswitch_port_del(struct vswitch *vs, const char *name);
+
+/** The state of port 'name' ("uplink" for the uplink): an enum vswitch_port_state,
+ * or -ENOENT. */
+int vswitch_port_state(const struct vswitch *vs, const char *name);
 
 /** Builds a new pipeline from SB replica 'sb' (borrowed for the call) and hands it to
  * the datapath.  Returns the new generation (> 0), or a negative errno (the datapath
@@ -135,8 +164,11 @@ uint64_t vswitch_generation_live(const struct vswitch *vs);
 
 /** Control-thread housekeeping: frees pipelines the lcore has left, delivers queued
  * events (MAC bindings) to the callbacks, sweeps expired connections and
- * neighbours.  Call it at least every 100 ms and after vswitch_pipeline_sync().
- * Returns how long (ms) until it wants to run again. */
+ * neighbours, reads the links of the up ports (every 100 ms: a link that went down
+ * makes its port "down", logged once) and tries the ports that are not up when their
+ * back-off expires (their state changes go to 'port_state_cb').  Call it at least
+ * every 100 ms and after vswitch_pipeline_sync().  Returns how long (ms) until it
+ * wants to run again. */
 unsigned int vswitch_run(struct vswitch *vs);
 
 /** Load-balancer health checks (svc_mon.h): makes the monitors those of 'specs' (n
@@ -161,10 +193,13 @@ enum svc_mon_status vswitch_svc_monitor_status(const struct vswitch *vs,
  * (probes for a logical port without a representor)}. */
 json_t *vswitch_svc_monitors_json(const struct vswitch *vs);
 
-/** Ports: [{"name", "lport", "port_id", "devargs", "link", "rx_packets", "rx_bytes",
- * "tx_packets", "tx_bytes", "rx_dropped", "tx_dropped", "pipeline_walks",
- * "megaflow_hits", "ctrl_rate_drops", "link_speed_mbps"}], the uplink included
- * (name "uplink", lport null). */
+/** Ports: [{"name", "lport", "port_id", "devargs", "link", "state" ("up", "down",
+ * "waiting"), "state_ms" (time in that state), "attempts" (to bring it up since),
+ * "error" (why the last one failed, or null), "link_losses", "recoveries",
+ * "rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "rx_dropped", "tx_dropped",
+ * "pipeline_walks", "megaflow_hits", "ctrl_rate_drops", "link_speed_mbps"}], the
+ * uplink included (name "uplink", lport null); "port_id" is null while the port has
+ * no device. */
 json_t *vswitch_ports_json(const struct vswitch *vs);
 
 /** Datapath totals: {"generation", "lcore", "polls", "idle_sleeps", "rx", "tx",
@@ -176,7 +211,8 @@ json_t *vswitch_ports_json(const struct vswitch *vs);
  * ingress table 5", "dropped by the actions"), "ctrl rate limit", "neighbour
  * unresolved", "tx full", "too big", "no pipeline", "no representor for port",
  * "uplink frame not for this chassis", "input refused by the pipeline", "no mbuf",
- * "encapsulation failed", "header rewrite failed", "out of memory" (docs/vswitch.md).
+ * "encapsulation failed", "header rewrite failed", "out of memory", "port down"
+ * (docs/vswitch.md).
  * A packet dropped from the megaflow cache counts under the reason of the walk that
  * made the megaflow. */
 json_t *vswitch_stats_json(const struct vswitch *vs);

@@ -63,16 +63,28 @@ e2e_lab() {
         >"$E2E_DIR/lab-up.log" 2>&1 || { cat "$E2E_DIR/lab-up.log" >&2; e2e_fail "lab up"; }
     for h in $(seq 1 "$n"); do
         E2E_HOSTS+=("$h")
-        local sysfs
-        sysfs=$(lab_get "$h" sysfs_root)
-        echo "$vfs" >"$sysfs/devices/pci0000:00/0000:03:00.0/sriov_numvfs"
+        e2e_host_vfs "$h" "$vfs" nowait
     done
     # Wait for the VF netdevs of the last host.
-    for _ in $(seq 100); do
-        ip -n "$E2E_LAB-h$n" link show "pf0v$((vfs - 1))" >/dev/null 2>&1 && return 0
-        sleep 0.1
+    e2e_host_vfs_wait "$n" "$vfs"
+}
+
+# e2e_host_vfs HOST N [nowait]: what the host's agent does: enables N VFs on host
+# HOST's PF (sriov_numvfs), then waits until their netdevs appear in the host's
+# namespace (unless nowait).
+e2e_host_vfs() {
+    local sysfs
+    sysfs=$(lab_get "$1" sysfs_root)
+    echo "$2" >"$sysfs/devices/pci0000:00/0000:03:00.0/sriov_numvfs"
+    [ "${3:-}" = nowait ] || e2e_host_vfs_wait "$1" "$2"
+}
+
+e2e_host_vfs_wait() {
+    for _ in $(seq 500); do
+        ip -n "$E2E_LAB-h$1" link show "pf0v$(($2 - 1))" >/dev/null 2>&1 && return 0
+        sleep 0.01
     done
-    e2e_fail "VFs did not appear"
+    e2e_fail "VFs of host $1 did not appear"
 }
 
 # lab_get HOST KEY: a value of host HOST (1-based) from lab.json.
@@ -83,8 +95,14 @@ lab_get() {
 
 # e2e_vm HOST VF NAME: namespace $E2E_LAB-hHOST-NAME receives VF VF as eth0.
 e2e_vm() {
-    local h=$1 vf=$2 name=$3 ns="$E2E_LAB-h$1-$3"
-    ip netns add "$ns"
+    ip netns add "$E2E_LAB-h$1-$3"
+    e2e_vm_plug "$@"
+}
+
+# e2e_vm_plug HOST VF NAME: VM NAME (its namespace exists) receives VF VF as eth0,
+# e.g. again after a NIC reset destroyed the VF it had.
+e2e_vm_plug() {
+    local h=$1 vf=$2 ns="$E2E_LAB-h$1-$3"
     ip -n "$E2E_LAB-h$h" link set "pf0v$vf" netns "$ns"
     ip -n "$ns" link set "pf0v$vf" name eth0
     ip -n "$ns" link set lo up
@@ -110,6 +128,38 @@ e2e_dpud() {
         --memif-dir="$(lab_get "$h" memif_dir)" --uplink-mac="$(lab_get "$h" uplink_mac)" \
         --dpdk-args="--no-huge -m 256" "$@" --detach ||
         e2e_fail "ovnic-dpud hv$h did not start"
+}
+
+# e2e_dpud_stop HOST: stops ovnic-dpud of host HOST with SIGTERM (a clean exit) and
+# waits for it.
+e2e_dpud_stop() {
+    local pidf="$E2E_DIR/dpu$1/ovnic-dpud.pid" pid
+    pid=$(cat "$pidf") || e2e_fail "no pidfile for ovnic-dpud hv$1"
+    kill "$pid"
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    e2e_fail "ovnic-dpud hv$1 did not exit"
+}
+
+# sb_up LPORT: Port_Binding.up of LPORT ("true", "false", or "" when unset).
+sb_up() {
+    ovn-sbctl --db="$SB" --bare --columns=up find Port_Binding logical_port="$1"
+}
+
+# e2e_wait_sb_up LPORT VALUE [SECONDS]: waits (default 10 s) until sb_up LPORT gives
+# VALUE; prints how long it took in ms.
+e2e_wait_sb_up() {
+    local start now deadline
+    start=$(date +%s%N)
+    deadline=$((start + ${3:-10} * 1000000000))
+    while :; do
+        now=$(date +%s%N)
+        [ "$(sb_up "$1")" = "$2" ] && { echo $(((now - start) / 1000000)); return 0; }
+        [ "$now" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
 }
 
 dpud_ctl() {

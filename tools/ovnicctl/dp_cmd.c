@@ -205,9 +205,9 @@ dp_query(const char *path, int argc, char *argv[], const char *method, bool zone
 static int
 run_show(int argc, char *argv[])
 {
-    static const char *const cols[] = {"name",       "lport",          "link",
-                                       "rx_packets", "tx_packets",     "rx_dropped",
-                                       "tx_dropped", "pipeline_walks", NULL};
+    static const char *const cols[] = {
+        "name",       "lport",      "state",      "link",           "rx_packets",
+        "tx_packets", "rx_dropped", "tx_dropped", "pipeline_walks", NULL};
     return dp_query("dpctl show", argc, argv, "dp-ports", false, false, cols);
 }
 

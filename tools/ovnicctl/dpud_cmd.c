@@ -403,6 +403,40 @@ print_bad_encaps(const json_t *bad)
     }
 }
 
+/* The datapath's ports: "NAME (LPORT): STATE[ for S s, N attempts: ERROR]". */
+static void
+print_dp_ports(const json_t *ports)
+{
+    size_t i;
+    const json_t *p;
+
+    if (!json_array_size(ports)) {
+        return;
+    }
+    printf("dp_ports:\n");
+    json_array_foreach(ports, i, p)
+    {
+        const char *lport = json_string_value(json_object_get(p, "lport"));
+        const char *state = json_string_value(json_object_get(p, "state"));
+        const char *error = json_string_value(json_object_get(p, "error"));
+
+        printf("  %s", json_string_value(json_object_get(p, "name")));
+        if (lport) {
+            printf(" (%s)", lport);
+        }
+        printf(": %s", state ? state : "?");
+        if (state && strcmp(state, "up")) {
+            printf(" for %.1f s, %lld attempts",
+                   (double)json_integer_value(json_object_get(p, "state_ms")) / 1000,
+                   (long long)json_integer_value(json_object_get(p, "attempts")));
+            if (error) {
+                printf(": %s", error);
+            }
+        }
+        putchar('\n');
+    }
+}
+
 static int
 run_status(int argc, char *argv[])
 {
@@ -459,6 +493,7 @@ run_status(int argc, char *argv[])
                 putchar('\n');
             }
             print_control_socket(json_object_get(result, "control_socket"));
+            print_dp_ports(json_object_get(result, "dp_ports"));
         }
     }
     json_decref(result);

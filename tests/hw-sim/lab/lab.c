@@ -653,11 +653,12 @@ lab_up(const struct lab_config *cfg, struct ovnic_err *err)
     }
 
     /* Wait for every ovnic-nicsim, and record the state. */
-    state = json_pack("{s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:s,s:s,s:[]}", "name", cfg->name,
-                      "dir", cfg->dir, "hosts", (int)cfg->hosts, "vfs", (int)cfg->vfs,
-                      "enable_vfs", cfg->enable_vfs, "underlay", cfg->underlay,
-                      "underlay_netns", underlay_ns, "bridge", "br0", "gateway", gw,
-                      "profile", cfg->profile, "host_list");
+    state =
+        json_pack("{s:s,s:s,s:i,s:i,s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:[]}", "name", cfg->name,
+                  "dir", cfg->dir, "hosts", (int)cfg->hosts, "vfs", (int)cfg->vfs,
+                  "enable_vfs", cfg->enable_vfs, "underlay", cfg->underlay,
+                  "underlay_netns", underlay_ns, "bridge", "br0", "gateway", gw,
+                  "profile", cfg->profile, "nicsim", nicsim, "host_list");
     hosts = json_object_get(state, "host_list");
     for (i = 1; !rc && i <= cfg->hosts; i++) {
         char host_ns[64], dpu_ns[64], encap[16], sub[PATH_MAX], ctl[PATH_MAX],
@@ -814,6 +815,146 @@ lab_down(const struct lab_config *cfg, struct ovnic_err *err)
         unlink(path);
     }
     return first;
+}
+
+/* ---- One host's NIC. ------------------------------------------------------- */
+
+/* Reads lab.json into '*statep' and the description it was made with into 'out' (a
+ * copy of 'cfg' with the lab's counts, profile and ovnic-nicsim binary), and checks
+ * that 'host' is one of its hosts. */
+static int
+state_load(const struct lab_config *cfg, unsigned int host, struct lab_config *out,
+           json_t **statep, struct ovnic_err *err)
+{
+    char path[PATH_MAX];
+    json_error_t jerr;
+    json_t *state;
+    const char *profile, *nicsim;
+
+    state_path(cfg, path, sizeof path);
+    state = json_load_file(path, 0, &jerr);
+    if (!state) {
+        return ovnic_err_set(err, access(path, F_OK) ? -ENOENT : -EINVAL, "lab",
+                             "no lab state", "%s: %s", path, jerr.text);
+    }
+    *out = *cfg;
+    out->hosts = (unsigned int)json_integer_value(json_object_get(state, "hosts"));
+    out->vfs = (unsigned int)json_integer_value(json_object_get(state, "vfs"));
+    out->enable_vfs = json_is_true(json_object_get(state, "enable_vfs"));
+    profile = json_string_value(json_object_get(state, "profile"));
+    nicsim = json_string_value(json_object_get(state, "nicsim"));
+    if (profile) {
+        snprintf(out->profile, sizeof out->profile, "%s", profile);
+    }
+    if (!cfg->nicsim[0] && nicsim) {
+        snprintf(out->nicsim, sizeof out->nicsim, "%s", nicsim);
+    }
+    if (host < 1 || host > out->hosts ||
+        !json_array_get(json_object_get(state, "host_list"), host - 1)) {
+        json_decref(state);
+        return ovnic_err_set(err, -EINVAL, "lab", "no such host", "h%u: the lab has %u",
+                             host, out->hosts);
+    }
+    *statep = state;
+    return 0;
+}
+
+int
+lab_nic_stop(const struct lab_config *cfg, unsigned int host, bool kill_it,
+             struct ovnic_err *err)
+{
+    struct lab_config lab;
+    char pidfile[PATH_MAX];
+    json_t *state;
+    uint64_t deadline;
+    pid_t pid;
+    int rc;
+
+    rc = state_load(cfg, host, &lab, &state, err);
+    if (rc) {
+        return rc;
+    }
+    json_decref(state);
+    host_dir(&lab, host, "nicsim/nicsim.pid", pidfile, sizeof pidfile);
+    pid = pidfile_read(pidfile);
+    if (!pid_is_nicsim(pid)) {
+        return ovnic_err_set(err, -ESRCH, "lab", "ovnic-nicsim is not running",
+                             "host h%u (%s)", host, pidfile);
+    }
+    if (!kill_it) {
+        return nicsim_stop(pidfile, err);
+    }
+    kill(pid, SIGKILL);
+    deadline = time_msec() + STOP_TIMEOUT_MS;
+    while (pid_is_nicsim(pid) && time_msec() < deadline) {
+        sleep_ms(10);
+    }
+    {
+        /* What its exit would have removed: DPDK's run directory. */
+        char path[64];
+
+        snprintf(path, sizeof path, "/var/run/dpdk/ovnic-nicsim-%d", (int)pid);
+        rmdir(path);
+    }
+    return 0;
+}
+
+int
+lab_nic_start(const struct lab_config *cfg, unsigned int host, uint64_t *ready_ms,
+              struct ovnic_err *err)
+{
+    char pidfile[PATH_MAX], nicsim[PATH_MAX], path[PATH_MAX];
+    struct lab_config lab;
+    json_t *state, *h, *ports = NULL;
+    uint64_t start;
+    pid_t pid;
+    int rc;
+
+    rc = state_load(cfg, host, &lab, &state, err);
+    if (rc) {
+        return rc;
+    }
+    host_dir(&lab, host, "nicsim/nicsim.pid", pidfile, sizeof pidfile);
+    pid = pidfile_read(pidfile);
+    if (pid_is_nicsim(pid)) {
+        json_decref(state);
+        return ovnic_err_set(err, -EEXIST, "lab", "ovnic-nicsim is running",
+                             "host h%u: pid %d", host, (int)pid);
+    }
+    unlink(pidfile); /* Left by a run that was killed. */
+    rc = find_nicsim(&lab, nicsim, sizeof nicsim);
+    if (rc) {
+        json_decref(state);
+        return ovnic_err_set(err, rc, "lab", "ovnic-nicsim not found", "%s", nicsim);
+    }
+    start = time_msec();
+    rc = nicsim_start(&lab, host, nicsim, err);
+    if (!rc) {
+        rc = nicsim_wait_ready(&lab, host, &ports, err);
+    }
+    if (rc) {
+        json_decref(state);
+        return rc;
+    }
+    if (ready_ms) {
+        *ready_ms = time_msec() - start;
+    }
+    h = json_array_get(json_object_get(state, "host_list"), host - 1);
+    json_object_set_new(h, "pid", json_integer(pidfile_read(pidfile)));
+    {
+        const char *mac = port_mac(ports, "p0");
+
+        if (mac) {
+            json_object_set_new(h, "uplink_mac", json_string(mac));
+        }
+    }
+    json_decref(ports);
+    state_path(&lab, path, sizeof path);
+    if (json_dump_file(state, path, JSON_INDENT(2) | JSON_SORT_KEYS)) {
+        rc = ovnic_err_set(err, -EIO, "lab", "cannot write state", "%s", path);
+    }
+    json_decref(state);
+    return rc;
 }
 
 int

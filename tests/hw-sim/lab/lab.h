@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "shared/util/err.h"
 
@@ -53,6 +54,25 @@ int lab_up(const struct lab_config *cfg, struct ovnic_err *err);
  * run directories and lab.json (logs stay).  Works from the names alone if lab.json
  * is missing.  Returns 0, or the first negative errno met (it carries on). */
 int lab_down(const struct lab_config *cfg, struct ovnic_err *err);
+
+/** Takes host 'host''s NIC away, as a NIC reset or a firmware update that reboots it
+ * does: stops its ovnic-nicsim by the pid in its pidfile, with SIGTERM (it removes its
+ * ports, VF netdevs and sockets, and sets sriov_numvfs to 0, as a driver does when the
+ * device goes) or, if 'kill', SIGKILL (it removes nothing; the next start removes its
+ * VF netdevs).  Returns 0, -ENOENT (no lab.json), -EINVAL (no such host), -ESRCH (not
+ * running), -ETIMEDOUT (SIGTERM ignored for 10 s: then killed), with 'err' set. */
+int lab_nic_stop(const struct lab_config *cfg, unsigned int host, bool kill,
+                 struct ovnic_err *err);
+
+/** Starts host 'host''s ovnic-nicsim again with the command line 'up' gave it, so
+ * that the NIC comes back as it booted then: uplink, PF, and VFs only if the lab
+ * enables them at start (a reset destroys the VFs; the host enables them again with
+ * sriov_numvfs, and their netdevs appear in the host's namespace).  Waits until it
+ * answers, and records its pid in lab.json.  '*ready_ms' (may be NULL) gets how long
+ * that took.  Returns 0, -ENOENT, -EINVAL, -EEXIST (it runs), or what starting it
+ * gives, with 'err' set. */
+int lab_nic_start(const struct lab_config *cfg, unsigned int host, uint64_t *ready_ms,
+                  struct ovnic_err *err);
 
 /** The state of the lab, with each ovnic-nicsim's live status and ports, as JSON
  * (caller owns).  Returns 0, -ENOENT (no lab.json), or another negative errno. */

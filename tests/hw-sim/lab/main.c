@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shared/util/json.h"
@@ -14,7 +15,7 @@
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
-    "Usage: ovnic-sim lab up|down|status [OPTIONS]\n"
+    "Usage: ovnic-sim lab up|down|status|nic-stop|nic-start|nic-restart [OPTIONS]\n"
     "\n"
     "Builds a simulated data centre: per host, a host namespace NAME-hI, a DPU\n"
     "namespace NAME-dpuI running ovnic-nicsim (with its sysfs tree and memif\n"
@@ -26,6 +27,14 @@ static const char usage_text[] =
     "  lab down     stop its ovnic-nicsim processes (by pid) and delete its\n"
     "               namespaces, including VM namespaces named NAME-hI-*\n"
     "  lab status   show the lab and each simulated NIC\n"
+    "  lab nic-stop --host I [--kill]\n"
+    "               take host I's NIC away as a reset does: SIGTERM its\n"
+    "               ovnic-nicsim (or SIGKILL with --kill)\n"
+    "  lab nic-start --host I\n"
+    "               start it again with the command line 'up' gave it: the NIC\n"
+    "               comes back as it booted (VFs are enabled again by the host)\n"
+    "  lab nic-restart --host I [--kill] [--down-ms MS]\n"
+    "               nic-stop, MS ms (default 0) without the NIC, nic-start\n"
     "\n"
     "Options:\n"
     "  --name NAME        lab name, [a-z0-9-], at most 16 characters (default: lab)\n"
@@ -42,6 +51,9 @@ static const char usage_text[] =
     "  --nicsim PATH      ovnic-nicsim binary (default: $OVNIC_NICSIM, next to this\n"
     "                     program, or $PATH)\n"
     "  --format F         status output: table or json (default: table)\n"
+    "  --host I           the host of nic-stop, nic-start, nic-restart (1-based)\n"
+    "  --kill             nic-stop, nic-restart: SIGKILL instead of SIGTERM\n"
+    "  --down-ms MS       nic-restart: how long the NIC stays away (0 to 600000)\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n";
 
@@ -114,6 +126,9 @@ enum {
     OPT_PROFILE,
     OPT_NICSIM,
     OPT_FORMAT,
+    OPT_HOST,
+    OPT_KILL,
+    OPT_DOWN_MS,
 };
 
 static int
@@ -139,6 +154,9 @@ main(int argc, char *argv[])
         {"profile", required_argument, NULL, OPT_PROFILE},
         {"nicsim", required_argument, NULL, OPT_NICSIM},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"host", required_argument, NULL, OPT_HOST},
+        {"kill", no_argument, NULL, OPT_KILL},
+        {"down-ms", required_argument, NULL, OPT_DOWN_MS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -147,6 +165,9 @@ main(int argc, char *argv[])
     struct ovnic_err err = {0};
     const char *cmd;
     bool json_format = false;
+    bool nic_cmd, kill_nic = false;
+    unsigned int host = 0;
+    unsigned long down_ms = 0;
     char *end;
     int rc;
     int c;
@@ -162,10 +183,13 @@ main(int argc, char *argv[])
         return 0;
     }
     if (argc < 3 || strcmp(argv[1], "lab")) {
-        return usage_error("expected 'lab up|down|status'", NULL);
+        return usage_error("expected 'lab up|down|status|nic-stop|nic-start|nic-restart'",
+                           NULL);
     }
     cmd = argv[2];
-    if (strcmp(cmd, "up") && strcmp(cmd, "down") && strcmp(cmd, "status")) {
+    nic_cmd = !strcmp(cmd, "nic-stop") || !strcmp(cmd, "nic-start") ||
+              !strcmp(cmd, "nic-restart");
+    if (strcmp(cmd, "up") && strcmp(cmd, "down") && strcmp(cmd, "status") && !nic_cmd) {
         return usage_error("unknown lab command", cmd);
     }
     optind = 3;
@@ -227,6 +251,23 @@ main(int argc, char *argv[])
             }
             json_format = !strcmp(optarg, "json");
             break;
+        case OPT_HOST:
+            v = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || v == 0 || v > LAB_MAX_HOSTS) {
+                return usage_error("bad --host (1 to 16):", optarg);
+            }
+            host = (unsigned int)v;
+            break;
+        case OPT_KILL:
+            kill_nic = true;
+            break;
+        case OPT_DOWN_MS:
+            v = strtoul(optarg, &end, 10);
+            if (!*optarg || *end || *optarg == '-' || v > 600000) {
+                return usage_error("bad --down-ms (0 to 600000):", optarg);
+            }
+            down_ms = v;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 0;
@@ -239,6 +280,20 @@ main(int argc, char *argv[])
     }
     if (optind < argc) {
         return usage_error("unexpected argument", argv[optind]);
+    }
+    if (nic_cmd && !host) {
+        return usage_error("--host is required with", cmd);
+    }
+    if (!nic_cmd && (host || kill_nic || down_ms)) {
+        return usage_error("--host, --kill and --down-ms go with nic-stop, nic-start "
+                           "and nic-restart, not",
+                           cmd);
+    }
+    if (!strcmp(cmd, "nic-start") && (kill_nic || down_ms)) {
+        return usage_error("--kill and --down-ms do not go with", cmd);
+    }
+    if (!strcmp(cmd, "nic-stop") && down_ms) {
+        return usage_error("--down-ms does not go with", cmd);
     }
     if (!cfg.dir[0]) {
         snprintf(cfg.dir, sizeof cfg.dir, "/tmp/ovnic-lab-%s", cfg.name);
@@ -255,6 +310,31 @@ main(int argc, char *argv[])
         }
         printf("lab %s is up: %u hosts, state in %s/lab.json\n", cfg.name, cfg.hosts,
                cfg.dir);
+        return 0;
+    }
+    if (nic_cmd) {
+        uint64_t ready_ms = 0;
+
+        if (strcmp(cmd, "nic-start")) {
+            rc = lab_nic_stop(&cfg, host, kill_nic, &err);
+            if (rc) {
+                return fail(&err);
+            }
+            printf("host h%u: ovnic-nicsim stopped (%s)\n", host,
+                   kill_nic ? "SIGKILL" : "SIGTERM");
+            if (!strcmp(cmd, "nic-stop")) {
+                return 0;
+            }
+            struct timespec ts = {(time_t)(down_ms / 1000),
+                                  (long)(down_ms % 1000) * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        rc = lab_nic_start(&cfg, host, &ready_ms, &err);
+        if (rc) {
+            return fail(&err);
+        }
+        printf("host h%u: ovnic-nicsim started, ready in %llu ms\n", host,
+               (unsigned long long)ready_ms);
         return 0;
     }
     if (!strcmp(cmd, "down")) {

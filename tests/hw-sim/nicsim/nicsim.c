@@ -599,6 +599,12 @@ main(int argc, char *argv[])
     eal_up = true;
     rc = nicsim_dp_init(ns, &err);
     if (!rc) {
+        unsigned int n = nicsim_port_remove_leftovers(ns);
+
+        if (n) {
+            OLOG_INFO("removed %u VF netdev%s left by an earlier run", n,
+                      n == 1 ? "" : "s");
+        }
         rc = nicsim_port_open(ns, NICSIM_PORT_UPLINK, ESW_PORT_UPLINK, 0, "", NULL, &err);
     }
     if (!rc) {

@@ -159,6 +159,11 @@ int nicsim_port_open(struct nicsim *ns, uint16_t id, enum esw_port_kind kind, ui
 /** Tears port 'id' down (no-op if it is not active). */
 void nicsim_port_close(struct nicsim *ns, uint16_t id);
 
+/** Deletes the VF netdevs that an earlier run left behind (one killed with SIGKILL
+ * cannot remove them), wherever their host ends are: a NIC that starts has no VF until
+ * the host enables SR-IOV again.  Returns how many there were. */
+unsigned int nicsim_port_remove_leftovers(struct nicsim *ns);
+
 /** Sets the link of port 'id' up or down.  Returns 0, -ENODEV. */
 int nicsim_port_set_link(struct nicsim *ns, uint16_t id, bool up);
 

@@ -347,6 +347,22 @@ nicsim_port_close(struct nicsim *ns, uint16_t id)
     memset(p, 0, sizeof *p);
 }
 
+unsigned int
+nicsim_port_remove_leftovers(struct nicsim *ns)
+{
+    unsigned int n = 0;
+
+    for (unsigned int vf = 0; vf < NICSIM_SYSFS_MAX_VFS; vf++) {
+        char name[32];
+
+        snprintf(name, sizeof name, "%svf%u", ns->opts.name, vf);
+        if (nicsim_netdev_exists(name) && !nicsim_netdev_delete(name)) {
+            n++;
+        }
+    }
+    return n;
+}
+
 int
 nicsim_port_set_link(struct nicsim *ns, uint16_t id, bool up)
 {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +39,8 @@
 #include "shared/util/util.h"
 
 #define SB_SCHEMA "/usr/share/ovn/ovn-sb.ovsschema"
+
+#define VSWITCH_TEST_NAME 32
 
 static const uint8_t UPLINK_MAC[6] = {0x0c, 0x42, 0xa1, 0, 0, 0x01};
 static const uint8_t HV2_MAC[6] = {0x0c, 0x42, 0xa1, 0, 0, 0x02};
@@ -1127,6 +1130,214 @@ test_pcap_hotplug(void **state)
     (void)state;
 }
 
+/* ---- Port states. ---- */
+
+struct port_events {
+    int n;
+    char name[8][VSWITCH_TEST_NAME];
+    enum vswitch_port_state state[8];
+};
+
+static void
+port_cb(void *aux, const char *name, const char *lport, enum vswitch_port_state state)
+{
+    struct port_events *ev = aux;
+    (void)lport;
+    if (ev->n < 8) {
+        snprintf(ev->name[ev->n], sizeof ev->name[0], "%s", name);
+        ev->state[ev->n++] = state;
+    }
+}
+
+static struct vswitch *
+vs_new_events(const char *uplink, const char *uplink_mac, struct port_events *ev)
+{
+    struct vswitch_config cfg = {
+        .chassis = "hv1",
+        .n_mbufs = 8191,
+        .uplink_devargs = uplink,
+        .uplink_mac = uplink_mac,
+        .encap_ip = uplink ? "192.168.100.11" : NULL,
+        .encap_plen = 24,
+        .port_state_cb = port_cb,
+        .aux = ev,
+    };
+    struct vswitch *vs = NULL;
+    struct ovnic_err err = {0};
+    vswitch_destroy(live_vs);
+    live_vs = NULL;
+    int rc = vswitch_create(&cfg, &vs, &err);
+    if (rc) {
+        char buf[256];
+        fprintf(stderr, "vswitch_create: %s\n", ovnic_err_format(&err, buf, sizeof buf));
+    }
+    assert_int_equal(rc, 0);
+    live_vs = vs;
+    return vs;
+}
+
+/* Runs vswitch_run() until port 'name' is in 'state' (at most 'ms'). */
+static bool
+run_until_state(struct vswitch *vs, const char *name, enum vswitch_port_state state,
+                unsigned int ms)
+{
+    uint64_t deadline = now_ms() + ms;
+    while (vswitch_port_state(vs, name) != (int)state && now_ms() < deadline) {
+        vswitch_run(vs);
+        sleep_ms(1);
+    }
+    return vswitch_port_state(vs, name) == (int)state;
+}
+
+static const char *
+port_str(struct vswitch *vs, const char *port, const char *key, char *buf, size_t size)
+{
+    json_t *a = vswitch_ports_json(vs);
+    size_t i;
+    json_t *p;
+    buf[0] = '\0';
+    json_array_foreach(a, i, p)
+    {
+        const char *v = json_string_value(json_object_get(p, key));
+        if (!strcmp(json_string_value(json_object_get(p, "name")), port) && v) {
+            snprintf(buf, size, "%s", v);
+        }
+    }
+    json_decref(a);
+    return buf;
+}
+
+/* A representor whose link goes down (as when the NIC's end of it goes away) is
+ * down: not polled, what is sent to it dropped as "port down", reported once; the
+ * control thread restarts its device and it is up again, with what waited in its
+ * queue. */
+static void
+test_link_loss(void **state)
+{
+    struct sb sb;
+    struct rport r1, r2;
+    struct port_events ev = {0};
+    uint8_t f[256], got[256];
+    char buf[256];
+
+    sb_build(&sb);
+    rport_create(&r1, "k1");
+    rport_create(&r2, "k2");
+    struct vswitch *vs = vs_new_events(NULL, NULL, &ev);
+    vs_sync(vs, &sb);
+    vs_port(vs, "pf0vf0", &r1, "p1");
+    vs_port(vs, "pf0vf1", &r2, "p2");
+    assert_int_equal(vswitch_port_state(vs, "pf0vf1"), VSWITCH_PORT_UP);
+    assert_int_equal(vswitch_port_state(vs, "nosuch"), -ENOENT);
+    assert_int_equal(ev.n, 0); /* Up from the start: no change to report. */
+    assert_string_equal(port_str(vs, "pf0vf1", "state", buf, sizeof buf), "up");
+
+    size_t len = udp_frame(f, 2, 1, 1000);
+    rport_send(&r1, f, len);
+    assert_int_equal(rport_recv(&r2, got, sizeof got), len);
+
+    /* pf0vf1's link goes down.  (No vswitch_run() between the checks below: the
+     * test thread is the control thread, so nothing restarts it meanwhile.) */
+    assert_int_equal(rte_eth_dev_set_link_down(r2.port_id), 0);
+    assert_true(run_until_state(vs, "pf0vf1", VSWITCH_PORT_DOWN, 1000));
+    assert_int_equal(ev.n, 1);
+    assert_string_equal(ev.name[0], "pf0vf1");
+    assert_int_equal(ev.state[0], VSWITCH_PORT_DOWN);
+    assert_int_equal(port_stat(vs, "pf0vf1", "link_losses"), 1);
+    assert_string_equal(port_str(vs, "pf0vf1", "state", buf, sizeof buf), "down");
+    assert_int_equal(vswitch_port_state(vs, "pf0vf0"), VSWITCH_PORT_UP);
+
+    int64_t rx = stat_get(vs, "rx");
+    rport_send(&r1, f, len);
+    wait_stat(vs, "rx", rx + 1);
+    assert_true(rport_idle(&r2, 20));
+    assert_int_equal(drops_get(vs, "port down"), 1);
+    /* From p2 while it is down: not received (it waits in the ring). */
+    uint8_t back[256];
+    size_t blen = udp_frame(back, 1, 2, 2000);
+    rport_send(&r2, back, blen);
+    assert_true(rport_idle(&r1, 20));
+    assert_int_equal(stat_get(vs, "rx"), rx + 1);
+
+    /* Restarted with back-off: up again, and what waited goes through. */
+    assert_true(run_until_state(vs, "pf0vf1", VSWITCH_PORT_UP, 3000));
+    assert_int_equal(ev.n, 2);
+    assert_int_equal(ev.state[1], VSWITCH_PORT_UP);
+    assert_int_equal(port_stat(vs, "pf0vf1", "recoveries"), 1);
+    assert_true(port_stat(vs, "pf0vf1", "attempts") == 0);
+    assert_int_equal(rport_recv(&r1, got, sizeof got), blen);
+    rport_send(&r1, f, len);
+    assert_int_equal(rport_recv(&r2, got, sizeof got), len);
+    assert_int_equal(drops_get(vs, "port down"), 1);
+
+    vs_destroy(vs);
+    rport_destroy(&r1);
+    rport_destroy(&r2);
+    sb_destroy(&sb);
+    (void)state;
+}
+
+/* Ports whose device is absent (memif sockets of a NIC that is not there) wait
+ * instead of failing, with why; the uplink too, at create; a driver that does not
+ * exist is still an error. */
+static void
+test_port_waiting(void **state)
+{
+    struct port_events ev = {0};
+    char dir[] = "/tmp/ovnic-vswitch-XXXXXX";
+    char sub[300], uplink[700], devargs[700], buf[256];
+    struct ovnic_err err = {0};
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/memif", dir);
+    snprintf(uplink, sizeof uplink,
+             "net_memif_wu,role=client,socket=%s/p0.sock,socket-abstract=no", sub);
+    snprintf(devargs, sizeof devargs,
+             "net_memif_w0,role=client,socket=%s/pf0vf0.sock,socket-abstract=no", sub);
+
+    /* No uplink MAC configured, no device to read it from: the neighbour table waits
+     * too. */
+    struct vswitch *vs = vs_new_events(uplink, NULL, &ev);
+    assert_int_equal(vswitch_port_state(vs, "uplink"), VSWITCH_PORT_WAITING);
+    json_t *nj = vswitch_neigh_json(vs);
+    assert_true(json_is_null(json_object_get(nj, "local_ip")));
+    json_decref(nj);
+
+    assert_int_equal(vswitch_port_add(vs, "pf0vf0", devargs, "p1", &err), 0);
+    assert_int_equal(vswitch_port_state(vs, "pf0vf0"), VSWITCH_PORT_WAITING);
+    assert_string_equal(port_str(vs, "pf0vf0", "state", buf, sizeof buf), "waiting");
+    /* The socket's directory is missing: the device does not even probe. */
+    assert_non_null(strstr(port_str(vs, "pf0vf0", "error", buf, sizeof buf),
+                           "devargs do not attach"));
+    json_t *ports = vswitch_ports_json(vs);
+    assert_true(json_is_null(json_object_get(json_array_get(ports, 1), "port_id")));
+    json_decref(ports);
+
+    /* The directory appears, no server listens yet: the device probes, and does not
+     * start. */
+    assert_int_equal(mkdir(sub, 0755), 0);
+    uint64_t deadline = now_ms() + 3000;
+    while (!strstr(port_str(vs, "pf0vf0", "error", buf, sizeof buf), "no memif server") &&
+           now_ms() < deadline) {
+        vswitch_run(vs);
+        sleep_ms(5);
+    }
+    assert_non_null(strstr(buf, "no memif server"));
+    assert_true(port_stat(vs, "pf0vf0", "attempts") >= 2);
+    assert_int_equal(vswitch_port_state(vs, "pf0vf0"), VSWITCH_PORT_WAITING);
+    assert_int_equal(ev.n, 0);
+    assert_int_equal(vswitch_port_del(vs, "pf0vf0"), 0);
+    assert_int_equal(vswitch_port_state(vs, "pf0vf0"), -ENOENT);
+
+    /* Errors that waiting would not cure. */
+    assert_int_equal(vswitch_port_add(vs, "pf0vf1", "net_nosuchdriver1", "p2", &err),
+                     -ENODEV);
+    vs_destroy(vs);
+    rmdir(sub);
+    rmdir(dir);
+    (void)state;
+}
+
 static void
 test_bad_config(void **state)
 {
@@ -1193,6 +1404,8 @@ main(void)
         cmocka_unit_test(test_localnet),
         cmocka_unit_test(test_trace),
         cmocka_unit_test(test_pcap_hotplug),
+        cmocka_unit_test(test_link_loss),
+        cmocka_unit_test(test_port_waiting),
         cmocka_unit_test(test_bad_config),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
