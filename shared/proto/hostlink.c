@@ -110,6 +110,41 @@ hostlink_error_from_errno(int error)
     }
 }
 
+/* ---- Transports. ------------------------------------------------------------- */
+
+int
+hostlink_check_transport(const char *remote, bool passive, bool allow_plain,
+                         bool have_tls, bool *tls, struct ovnic_err *err)
+{
+    const char *ssl = passive ? "pssl:" : "ssl:";
+    const char *unix_ = passive ? "punix:" : "unix:";
+    const char *tcp = passive ? "ptcp:" : "tcp:";
+
+    if (!remote) {
+        return ovnic_err_set(err, -EINVAL, "hostlink", "no address given", NULL);
+    }
+    if (!strncmp(remote, ssl, strlen(ssl))) {
+        if (!have_tls) {
+            return ovnic_err_set(err, -EINVAL, "hostlink",
+                                 "TLS needs a CA, a certificate and a key", "%s", remote);
+        }
+        *tls = true;
+        return 0;
+    }
+    if (!strncmp(remote, unix_, strlen(unix_)) || !strncmp(remote, tcp, strlen(tcp))) {
+        if (!allow_plain) {
+            return ovnic_err_set(
+                err, -EINVAL, "hostlink",
+                "a plain transport (no TLS) must be asked for explicitly", "%s", remote);
+        }
+        *tls = false;
+        return 0;
+    }
+    return ovnic_err_set(err, -EINVAL, "hostlink", "unknown transport",
+                         "%s (expected %sIP:PORT%s)", remote, ssl,
+                         passive ? "" : ", or with plain transports allowed unix:/tcp:");
+}
+
 /* ---- Field types. ------------------------------------------------------------- */
 
 char *

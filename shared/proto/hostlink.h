@@ -66,11 +66,21 @@ struct jsonrpc_msg;
 #define HOSTLINK_IFACE_ID_MAX 255 /* An iface-id (an OVN logical port name). */
 #define HOSTLINK_TARGET_MAX 64    /* A VM or network namespace name. */
 #define HOSTLINK_MESSAGE_MAX 256  /* The text of an error. */
-#define HOSTLINK_ID_MAX ((UINT64_C(1) << 53) - 1) /* Request ids and sequence numbers. \
-                                                   */
+#define HOSTLINK_ID_MAX                                            \
+    ((UINT64_C(1) << 53) - 1) /* Request ids and sequence numbers. \
+                               */
 #define HOSTLINK_LEASE_MIN_MS 100
 #define HOSTLINK_LEASE_MAX_MS 3600000
 #define HOSTLINK_RATE_MAX_MBPS 400000 /* VF rate limits (version 2). */
+
+/* ---- Transports. ------------------------------------------------------------- */
+
+/** Checks that 'remote' (a stream.h name) is a transport hostlink may use: "ssl:"
+ * ("pssl:" if 'passive'), which needs 'have_tls'; or, only with 'allow_plain',
+ * "unix:"/"tcp:" ("punix:"/"ptcp:").  Sets '*tls'.  Returns 0, or -EINVAL with 'err'
+ * (may be NULL) saying why. */
+int hostlink_check_transport(const char *remote, bool passive, bool allow_plain,
+                             bool have_tls, bool *tls, struct ovnic_err *err);
 
 /* ---- Error codes. ------------------------------------------------------------- */
 

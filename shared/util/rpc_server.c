@@ -299,12 +299,17 @@ conn_send_msg(struct rpc_conn *conn, struct jsonrpc_msg *msg, bool answers)
 }
 
 static json_t *
-error_json__(const struct rpc_server *server, int code, const char *message)
+error_json__(int code, const char *message)
 {
-    if (server->s.error_code) {
-        code = server->s.error_code(code);
-    }
     return json_pack("{s:s, s:i}", "error", message, "code", code);
+}
+
+/* An error of the server itself: its code as 'error_code' maps it. */
+static json_t *
+own_error_json__(const struct rpc_server *server, int code, const char *message)
+{
+    return error_json__(server->s.error_code ? server->s.error_code(code) : code,
+                        message);
 }
 
 /* Answers on 'conn' with an error reply to 'id' (borrowed). */
@@ -312,7 +317,7 @@ static void
 conn_send_error(struct rpc_conn *conn, const json_t *id, int code, const char *message)
 {
     struct jsonrpc_msg *msg =
-        jsonrpc_msg_create_error(error_json__(conn->server, code, message), id);
+        jsonrpc_msg_create_error(own_error_json__(conn->server, code, message), id);
 
     if (msg) {
         conn_send_msg(conn, msg, false);
@@ -602,7 +607,7 @@ refuse(struct rpc_server *server, struct stream *stream, const char *message)
     if (!jsonrpc_run(rpc)) {
         jsonrpc_recv_json(rpc, &json, NULL);
     }
-    msg = jsonrpc_msg_create_error(error_json__(server, -EBUSY, message),
+    msg = jsonrpc_msg_create_error(own_error_json__(server, -EBUSY, message),
                                    answer_id__(json));
     json_decref(json);
     if (msg) {
@@ -849,8 +854,8 @@ int
 rpc_server_reply_error(struct rpc_server *server, uint64_t conn, const json_t *id,
                        int code, const char *message)
 {
-    return rpc_server_send(
-        server, conn, jsonrpc_msg_create_error(error_json__(server, code, message), id));
+    return rpc_server_send(server, conn,
+                           jsonrpc_msg_create_error(error_json__(code, message), id));
 }
 
 void
@@ -882,6 +887,12 @@ rpc_server_conn_peer_name(const struct rpc_server *server, uint64_t serial)
     struct rpc_conn *conn = conn_find((struct rpc_server *)server, serial);
 
     return conn ? stream_peer_name(jsonrpc_stream(conn->rpc)) : NULL;
+}
+
+uint16_t
+rpc_server_port(const struct rpc_server *server)
+{
+    return pstream_port(server->listener);
 }
 
 const char *

@@ -194,6 +194,9 @@ int rpc_server_close(struct rpc_server *server, uint64_t conn);
  * gone.  Valid until 'conn' is closed. */
 const char *rpc_server_conn_peer_name(const struct rpc_server *server, uint64_t conn);
 
+/** The port the server listens on (ptcp:/pssl:, e.g. after port 0), else 0. */
+uint16_t rpc_server_port(const struct rpc_server *server);
+
 /** The name of the peer of 'conn' ("tcp:IP:PORT", "unix:..."), or NULL if it has gone.
  * Valid until 'conn' is closed. */
 const char *rpc_server_conn_name(const struct rpc_server *server, uint64_t conn);
