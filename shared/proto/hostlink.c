@@ -1102,8 +1102,14 @@ dec_inventory(struct dctx *c, const json_t *o, struct hostlink_inventory *inv)
     } else if (has_duplicate__(keys_mac, inv->n_pfs, &dup)) {
         size_t old = path_push_key(c, "pfs");
 
-        error = fail(c, -EINVAL, "duplicate PF MAC address", "%012llx",
-                     (unsigned long long)dup);
+        struct hostlink_mac mac;
+        char text[HOSTLINK_MAC_LEN + 1];
+
+        for (size_t i = 0; i < 6; i++) {
+            mac.b[i] = (uint8_t)(dup >> (40 - 8 * i));
+        }
+        error = fail(c, -EINVAL, "duplicate PF MAC address", "%s",
+                     hostlink_mac_format(&mac, text));
         path_pop(c, old);
     }
 out:
