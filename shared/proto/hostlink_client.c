@@ -155,6 +155,8 @@ lost(struct hostlink_client *c, int status, const char *message)
     if (status > 0) {
         snprintf(why, sizeof why, "%s: %s", hostlink_error_name(status),
                  message ? message : "");
+    } else if (message && message[0] && strstr(message, strerror(-status))) {
+        snprintf(why, sizeof why, "%s", message);
     } else {
         snprintf(why, sizeof why, "%s%s%s", message ? message : "",
                  message && message[0] ? ": " : "", strerror(-status));
@@ -164,8 +166,8 @@ lost(struct hostlink_client *c, int status, const char *message)
     delay = backoff_next(&c->backoff);
     c->retry_at_ms = time_msec() + delay;
     poll_timer_start(c->loop, &c->retry_timer, delay, retry_cb, c);
-    OLOG_WARN_RL(&rl, "hostlink %s: %s %s: %s; next attempt in %" PRIu32 " ms", c->remote,
-                 was == HOSTLINK_CLIENT_UP ? "session lost" : "attempt failed",
+    OLOG_WARN_RL(&rl, "hostlink %s: %s%s: %s; next attempt in %" PRIu32 " ms", c->remote,
+                 was == HOSTLINK_CLIENT_UP ? "session lost" : "attempt failed in state ",
                  was == HOSTLINK_CLIENT_UP ? "" : hostlink_client_state_to_string(was),
                  why, delay);
     c->state = HOSTLINK_CLIENT_BACKOFF;
@@ -327,7 +329,7 @@ connect_start(struct hostlink_client *c)
 
     c->stats.attempts++;
     c->attempt_ms = c->last_rx_ms = time_msec();
-    c->state = HOSTLINK_CLIENT_CONNECTING;
+    set_state(c, HOSTLINK_CLIENT_CONNECTING, 0, NULL);
     error = stream_open(c->remote, c->tls ? &tls : NULL, &stream, &err);
     if (!error) {
         error = jsonrpc_open(stream, c->max_msg, &c->rpc);
@@ -356,7 +358,6 @@ connect_start(struct hostlink_client *c)
         return;
     }
     poll_timer_start(c->loop, &c->tick_timer, tick_interval__(c), tick_cb, c);
-    set_state(c, HOSTLINK_CLIENT_CONNECTING, 0, NULL);
 }
 
 /* ---- Receiving. --------------------------------------------------------------- */
@@ -488,6 +489,27 @@ handle_notify(struct hostlink_client *c, const struct jsonrpc_msg *jmsg)
     hostlink_msg_clear(&msg);
 }
 
+/* 'json' as a JSON-RPC message, including the error reply with a null id that a
+ * server sends about a message it could not tie to a request (which JSON-RPC
+ * parsing refuses as a reply without an id). */
+static int
+parse_msg(const json_t *json, struct jsonrpc_msg **msg, struct ovnic_err *err)
+{
+    const json_t *error = json_object_get(json, "error");
+    const json_t *id = json_object_get(json, "id");
+    const json_t *result = json_object_get(json, "result");
+    size_t n = 1 + (id != NULL) + (result != NULL);
+
+    if (json_is_object(error) && (!id || json_is_null(id)) &&
+        (!result || json_is_null(result)) && json_object_size(json) == n) {
+        *msg = jsonrpc_msg_create_error(json_incref((json_t *)error), json_null());
+        return *msg ? 0
+                    : ovnic_err_set(err, -ENOMEM, "hostlink client", "out of memory",
+                                    NULL);
+    }
+    return jsonrpc_msg_from_json(json, msg, err);
+}
+
 static void
 io_cb(struct poll_loop *loop OVNIC_UNUSED, int fd OVNIC_UNUSED,
       uint32_t events OVNIC_UNUSED, void *aux)
@@ -517,10 +539,15 @@ io_cb(struct poll_loop *loop OVNIC_UNUSED, int fd OVNIC_UNUSED,
     while (c->rpc == rpc) {
         struct ovnic_err err = {0};
         struct jsonrpc_msg *msg;
+        json_t *json;
 
-        error = jsonrpc_recv(rpc, &msg, &err);
+        error = jsonrpc_recv_json(rpc, &json, &err);
         if (error == -EAGAIN) {
             break;
+        }
+        if (!error) {
+            error = parse_msg(json, &msg, &err);
+            json_decref(json);
         }
         if (error) {
             lost(c, error, ovnic_err_format(&err, text, sizeof text));
