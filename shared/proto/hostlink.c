@@ -604,7 +604,7 @@ static int
 get_uint(struct dctx *c, const json_t *obj, const char *key, uint64_t min, uint64_t max,
          int flags, uint64_t *out)
 {
-    const json_t *v;
+    const json_t *v = NULL;
     int error = get_member(c, obj, key, flags, &v);
     size_t old;
 
@@ -629,7 +629,7 @@ get_uint(struct dctx *c, const json_t *obj, const char *key, uint64_t min, uint6
 static int
 get_bool(struct dctx *c, const json_t *obj, const char *key, int flags, bool *out)
 {
-    const json_t *v;
+    const json_t *v = NULL;
     int error = get_member(c, obj, key, flags, &v);
     size_t old;
 
@@ -689,7 +689,7 @@ static int
 get_string(struct dctx *c, const json_t *obj, const char *key, size_t max, charset_fn cs,
            int flags, char *out)
 {
-    const json_t *v;
+    const json_t *v = NULL;
     int error = get_member(c, obj, key, flags, &v);
     size_t old, len;
     const char *s;
@@ -807,7 +807,7 @@ static int
 get_array(struct dctx *c, const json_t *obj, const char *key, size_t max, int flags,
           const json_t **out)
 {
-    const json_t *v;
+    const json_t *v = NULL;
     int error = get_member(c, obj, key, flags, &v);
     size_t old;
 
@@ -905,7 +905,7 @@ dec_vf(struct dctx *c, const json_t *o, struct hostlink_vf *vf)
         "num",    "pci",         "netdev",        "mac",      "link",
         "driver", "attached-to", "attached-name", "iface-id", NULL};
     static const char *const keys_v2[] = {"settings", NULL};
-    const json_t *settings;
+    const json_t *settings = NULL;
     uint64_t num;
     int link, attached, error;
 
@@ -969,7 +969,7 @@ dec_pf(struct dctx *c, const json_t *o, struct hostlink_pf *pf)
     static const char *const keys[] = {"pci",      "mac", "netdev", "serial",
                                        "vf-count", "vfs", NULL};
     uint8_t seen[HOSTLINK_MAX_VFS_PER_PF / 8] = {0};
-    const json_t *vfs;
+    const json_t *vfs = NULL;
     uint64_t count;
     int error;
 
@@ -1048,7 +1048,7 @@ static int
 dec_inventory(struct dctx *c, const json_t *o, struct hostlink_inventory *inv)
 {
     static const char *const keys[] = {"pfs", NULL};
-    const json_t *pfs;
+    const json_t *pfs = NULL;
     uint64_t *keys_pci = NULL, *keys_mac = NULL, dup;
     size_t n_pci = 0;
     int error;
@@ -1122,7 +1122,7 @@ static int
 dec_vf_status(struct dctx *c, const json_t *o, struct hostlink_vf_status *vs)
 {
     static const char *const keys[] = {"pf-mac", "vf", NULL};
-    const json_t *vf;
+    const json_t *vf = NULL;
     size_t old;
     int error;
 
@@ -1175,7 +1175,7 @@ dec_resync(struct dctx *c, const json_t *o, struct hostlink_resync *r)
 {
     static const char *const keys[] = {"inventory", "attachments", NULL};
     const struct hostlink_attach **sorted = NULL;
-    const json_t *inv, *atts;
+    const json_t *inv = NULL, *atts = NULL;
     uint64_t *vf_keys = NULL, dup;
     size_t old, n;
     int error;
