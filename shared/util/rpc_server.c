@@ -20,16 +20,6 @@
 
 OVNIC_LOG_MODULE(rpc_server);
 
-enum conn_close {
-    CLOSE_NONE,
-    CLOSE_PEER,
-    CLOSE_IDLE,
-    CLOSE_REQUEST_TIMEOUT,
-    CLOSE_STALLED,
-    CLOSE_PROTOCOL,
-    CLOSE_ERROR,
-};
-
 struct rpc_conn {
     struct ovnic_list node; /* In 'server->conns'. */
     struct rpc_server *server;
@@ -48,9 +38,9 @@ struct rpc_conn {
     uint64_t partial_since_ms; /* When a partial request was first seen; 0: none. */
     bool paused;               /* Not reading: too much output or pending. */
     uint64_t paused_since_ms;
-    bool kick;               /* Read again from the loop (buffered input). */
-    enum conn_close closing; /* Close once output is flushed. */
-    enum conn_close dead;    /* Close from the loop. */
+    bool kick;                            /* Read again from the loop (buffered input). */
+    enum rpc_server_close_reason closing; /* Close once output is flushed. */
+    enum rpc_server_close_reason dead;    /* Close from the loop. */
 };
 
 struct rpc_server {
@@ -59,6 +49,7 @@ struct rpc_server {
     struct rpc_server_settings s;
     rpc_server_request_cb cb;
     void *aux;
+    struct rpc_server_hooks hooks;
     struct ovnic_list conns;
     size_t n_conns;
     uint64_t next_serial;
@@ -169,53 +160,58 @@ answer_id__(const json_t *json)
 
 /* ---- Connections. ------------------------------------------------------------- */
 
-static const char *
-close_reason__(enum conn_close reason)
+const char *
+rpc_server_close_reason_to_string(enum rpc_server_close_reason reason)
 {
     switch (reason) {
-    case CLOSE_NONE:
+    case RPC_SERVER_CLOSE_NONE:
         return "none";
-    case CLOSE_PEER:
+    case RPC_SERVER_CLOSE_PEER:
         return "closed by peer";
-    case CLOSE_IDLE:
+    case RPC_SERVER_CLOSE_IDLE:
         return "idle timeout";
-    case CLOSE_REQUEST_TIMEOUT:
+    case RPC_SERVER_CLOSE_REQUEST_TIMEOUT:
         return "request timeout";
-    case CLOSE_STALLED:
+    case RPC_SERVER_CLOSE_STALLED:
         return "output stalled";
-    case CLOSE_PROTOCOL:
+    case RPC_SERVER_CLOSE_PROTOCOL:
         return "protocol error";
-    case CLOSE_ERROR:
+    case RPC_SERVER_CLOSE_ERROR:
         return "I/O error";
+    case RPC_SERVER_CLOSE_OWNER:
+        return "closed by the server";
     }
     return "unknown";
 }
 
 static void
-conn_count_close__(struct rpc_server *server, enum conn_close reason)
+conn_count_close__(struct rpc_server *server, enum rpc_server_close_reason reason)
 {
     struct rpc_server_stats *st = &server->stats;
 
     switch (reason) {
-    case CLOSE_NONE:
+    case RPC_SERVER_CLOSE_NONE:
         break;
-    case CLOSE_PEER:
+    case RPC_SERVER_CLOSE_PEER:
         st->closed_peer++;
         break;
-    case CLOSE_IDLE:
+    case RPC_SERVER_CLOSE_IDLE:
         st->closed_idle++;
         break;
-    case CLOSE_REQUEST_TIMEOUT:
+    case RPC_SERVER_CLOSE_REQUEST_TIMEOUT:
         st->closed_request_timeout++;
         break;
-    case CLOSE_STALLED:
+    case RPC_SERVER_CLOSE_STALLED:
         st->closed_stalled++;
         break;
-    case CLOSE_PROTOCOL:
+    case RPC_SERVER_CLOSE_PROTOCOL:
         st->closed_protocol++;
         break;
-    case CLOSE_ERROR:
+    case RPC_SERVER_CLOSE_ERROR:
         st->closed_error++;
+        break;
+    case RPC_SERVER_CLOSE_OWNER:
+        st->closed_owner++;
         break;
     }
 }
@@ -249,18 +245,19 @@ deferred_schedule(struct rpc_server *server)
 /* Marks 'conn' for closing from the loop, so that callers up the stack can still
  * touch it. */
 static void
-conn_kill(struct rpc_conn *conn, enum conn_close reason)
+conn_kill(struct rpc_conn *conn, enum rpc_server_close_reason reason)
 {
     if (conn->dead) {
         return;
     }
     conn->dead = reason;
     conn_count_close__(conn->server, reason);
-    if (reason != CLOSE_PEER) {
+    if (reason != RPC_SERVER_CLOSE_PEER) {
         OLOG_INFO_RL(&rl, "%s: closing connection %s (pid %d, uid %d): %s",
                      conn->server->s.name, jsonrpc_name(conn->rpc),
                      conn->has_cred ? (int)conn->pid : -1,
-                     conn->has_cred ? (int)conn->uid : -1, close_reason__(reason));
+                     conn->has_cred ? (int)conn->uid : -1,
+                     rpc_server_close_reason_to_string(reason));
     }
     deferred_schedule(conn->server);
 }
@@ -278,10 +275,11 @@ conn_find(struct rpc_server *server, uint64_t serial)
     return NULL;
 }
 
-static enum conn_close
+static enum rpc_server_close_reason
 close_reason_of__(int error)
 {
-    return error == -EPIPE || error == -ECONNRESET ? CLOSE_PEER : CLOSE_ERROR;
+    return error == -EPIPE || error == -ECONNRESET ? RPC_SERVER_CLOSE_PEER
+                                                   : RPC_SERVER_CLOSE_ERROR;
 }
 
 /* Queues 'msg' (taken), which answers one request of 'conn' if 'answers'. */
@@ -306,11 +304,20 @@ error_json__(int code, const char *message)
     return json_pack("{s:s, s:i}", "error", message, "code", code);
 }
 
+/* An error of the server itself: its code as 'error_code' maps it. */
+static json_t *
+own_error_json__(const struct rpc_server *server, int code, const char *message)
+{
+    return error_json__(server->s.error_code ? server->s.error_code(code) : code,
+                        message);
+}
+
 /* Answers on 'conn' with an error reply to 'id' (borrowed). */
 static void
 conn_send_error(struct rpc_conn *conn, const json_t *id, int code, const char *message)
 {
-    struct jsonrpc_msg *msg = jsonrpc_msg_create_error(error_json__(code, message), id);
+    struct jsonrpc_msg *msg =
+        jsonrpc_msg_create_error(own_error_json__(conn->server, code, message), id);
 
     if (msg) {
         conn_send_msg(conn, msg, false);
@@ -357,6 +364,7 @@ static void
 conn_read(struct rpc_conn *conn)
 {
     struct rpc_server *server = conn->server;
+    unsigned int n = 0;
 
     while (!conn->dead && !conn->paused && !conn->closing) {
         struct rpc_server_request req;
@@ -365,6 +373,12 @@ conn_read(struct rpc_conn *conn)
         char text[384];
         int error;
 
+        if (server->s.max_batch && n++ >= server->s.max_batch) {
+            /* This connection's turn is over: the rest after the others'. */
+            conn->kick = true;
+            deferred_schedule(server);
+            break;
+        }
         error = jsonrpc_recv_json(conn->rpc, &json, &err);
         if (error == -EAGAIN) {
             break;
@@ -379,15 +393,15 @@ conn_read(struct rpc_conn *conn)
                          err.message ? err.message : "bad message",
                          err.detail[0] ? ": " : "", err.detail);
                 conn_send_error(conn, json_null(), error, message);
-                conn->closing = CLOSE_PROTOCOL;
+                conn->closing = RPC_SERVER_CLOSE_PROTOCOL;
             } else {
-                conn_kill(conn, CLOSE_PROTOCOL);
+                conn_kill(conn, RPC_SERVER_CLOSE_PROTOCOL);
             }
             break;
         }
         if (error == -EPIPE && jsonrpc_backlog(conn->rpc)) {
             /* The peer has finished sending: flush what it may still read. */
-            conn->closing = CLOSE_PEER;
+            conn->closing = RPC_SERVER_CLOSE_PEER;
             break;
         }
         if (error) {
@@ -406,6 +420,9 @@ conn_read(struct rpc_conn *conn)
             OLOG_DBG_RL(&rl, "%s: %s: %s", server->s.name, jsonrpc_name(conn->rpc),
                         message);
             conn_send_error(conn, answer_id__(json), -EINVAL, message);
+            if (server->s.close_on_bad_request && !conn->dead) {
+                conn->closing = RPC_SERVER_CLOSE_PROTOCOL;
+            }
         } else {
             server->stats.requests++;
             conn->pending++;
@@ -476,7 +493,8 @@ conn_cb(struct poll_loop *loop OVNIC_UNUSED, int fd OVNIC_UNUSED, uint32_t event
     }
     if ((conn->paused || conn->closing) && (events & (OVNIC_POLL_HUP | OVNIC_POLL_ERR))) {
         /* Not reading, so a peer that has gone would be reported again and again. */
-        conn_kill(conn, events & OVNIC_POLL_ERR ? CLOSE_ERROR : CLOSE_PEER);
+        conn_kill(conn, events & OVNIC_POLL_ERR ? RPC_SERVER_CLOSE_ERROR
+                                                : RPC_SERVER_CLOSE_PEER);
         return;
     }
     conn_refresh(conn);
@@ -503,7 +521,13 @@ deferred_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_
     }
     LIST_FOR_EACH_SAFE (conn, next, node, &server->conns) {
         if (conn->dead) {
+            uint64_t serial = conn->serial;
+            enum rpc_server_close_reason reason = conn->dead;
+
             conn_free(conn);
+            if (server->hooks.conn_close) {
+                server->hooks.conn_close(server->aux, serial, reason);
+            }
         }
     }
 }
@@ -523,7 +547,7 @@ conn_check_timeouts(struct rpc_conn *conn, uint64_t now)
                          "%s: %s: output stuck for %" PRIu64 " ms with %zu bytes queued:"
                          " closing",
                          s->name, jsonrpc_name(conn->rpc), now - since, backlog);
-            conn_kill(conn, conn->closing ? conn->closing : CLOSE_STALLED);
+            conn_kill(conn, conn->closing ? conn->closing : RPC_SERVER_CLOSE_STALLED);
         }
         return;
     }
@@ -538,14 +562,14 @@ conn_check_timeouts(struct rpc_conn *conn, uint64_t now)
                  "request incomplete after %" PRIu64 " ms: closing the connection",
                  now - conn->partial_since_ms);
         conn_send_error(conn, json_null(), -ETIMEDOUT, message);
-        conn->closing = CLOSE_REQUEST_TIMEOUT;
+        conn->closing = RPC_SERVER_CLOSE_REQUEST_TIMEOUT;
         conn->paused_since_ms = now;
         conn_refresh(conn);
         return;
     }
     if (!conn->partial_since_ms && !conn->pending && !backlog && s->idle_timeout_ms &&
         now - conn->last_active_ms >= s->idle_timeout_ms) {
-        conn_kill(conn, CLOSE_IDLE);
+        conn_kill(conn, RPC_SERVER_CLOSE_IDLE);
     }
 }
 
@@ -583,7 +607,8 @@ refuse(struct rpc_server *server, struct stream *stream, const char *message)
     if (!jsonrpc_run(rpc)) {
         jsonrpc_recv_json(rpc, &json, NULL);
     }
-    msg = jsonrpc_msg_create_error(error_json__(-EBUSY, message), answer_id__(json));
+    msg = jsonrpc_msg_create_error(own_error_json__(server, -EBUSY, message),
+                                   answer_id__(json));
     json_decref(json);
     if (msg) {
         jsonrpc_send(rpc, msg);
@@ -709,6 +734,9 @@ accept_cb(struct poll_loop *loop, int fd OVNIC_UNUSED, uint32_t events OVNIC_UNU
             poll_timer_start(loop, &server->sweep_timer, server->sweep_ms, sweep_cb,
                              server);
         }
+        if (server->hooks.conn_open) {
+            server->hooks.conn_open(server->aux, conn->serial);
+        }
     }
 }
 
@@ -830,6 +858,51 @@ rpc_server_reply_error(struct rpc_server *server, uint64_t conn, const json_t *i
                            jsonrpc_msg_create_error(error_json__(code, message), id));
 }
 
+void
+rpc_server_set_hooks(struct rpc_server *server, const struct rpc_server_hooks *hooks)
+{
+    server->hooks = *hooks;
+}
+
+int
+rpc_server_close(struct rpc_server *server, uint64_t serial)
+{
+    struct rpc_conn *conn = conn_find(server, serial);
+
+    if (!conn) {
+        return -ENOENT;
+    }
+    if (!conn->closing) {
+        conn->closing = RPC_SERVER_CLOSE_OWNER;
+        /* The stall timeout counts from now, as for a paused connection. */
+        conn->paused_since_ms = time_msec();
+    }
+    conn_refresh(conn);
+    return 0;
+}
+
+const char *
+rpc_server_conn_peer_name(const struct rpc_server *server, uint64_t serial)
+{
+    struct rpc_conn *conn = conn_find((struct rpc_server *)server, serial);
+
+    return conn ? stream_peer_name(jsonrpc_stream(conn->rpc)) : NULL;
+}
+
+uint16_t
+rpc_server_port(const struct rpc_server *server)
+{
+    return pstream_port(server->listener);
+}
+
+const char *
+rpc_server_conn_name(const struct rpc_server *server, uint64_t serial)
+{
+    struct rpc_conn *conn = conn_find((struct rpc_server *)server, serial);
+
+    return conn ? jsonrpc_name(conn->rpc) : NULL;
+}
+
 bool
 rpc_server_is_flushed(const struct rpc_server *server)
 {
@@ -864,7 +937,7 @@ rpc_server_stats_to_json(const struct rpc_server_stats *st)
 {
     return json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I},"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
         "connections", (json_int_t)st->conns, "paused", (json_int_t)st->paused_conns,
         "backlog", (json_int_t)st->backlog, "pauses", (json_int_t)st->pauses, "accepted",
         (json_int_t)st->accepted, "requests", (json_int_t)st->requests, "bad_requests",
@@ -874,5 +947,5 @@ rpc_server_stats_to_json(const struct rpc_server_stats *st)
         "idle", (json_int_t)st->closed_idle, "request_timeout",
         (json_int_t)st->closed_request_timeout, "stalled", (json_int_t)st->closed_stalled,
         "protocol", (json_int_t)st->closed_protocol, "error",
-        (json_int_t)st->closed_error);
+        (json_int_t)st->closed_error, "owner", (json_int_t)st->closed_owner);
 }

@@ -69,6 +69,11 @@ struct rpc_server_settings {
     uint64_t idle_timeout_ms;       /* Nothing in progress for this long: close. */
     uint64_t request_timeout_ms;    /* A partial request for this long: error, close. */
     uint64_t stall_timeout_ms;      /* Paused, output stuck for this long: close. */
+    bool close_on_bad_request;      /* Close after answering a bad request. */
+    unsigned int max_batch;         /* Requests of one connection per turn; 0: all. */
+    /* The code that an error reply of the server itself (refusal, bad request,
+     * framing, timeout) carries for the negative errno 'error'; NULL: 'error'. */
+    int (*error_code)(int error);
 };
 
 #define RPC_SERVER_MAX_MSG_DEFAULT ((size_t)1 << 20)
@@ -97,6 +102,7 @@ struct rpc_server_stats {
     uint64_t closed_stalled;         /* Closed: paused with output stuck. */
     uint64_t closed_protocol;        /* Closed: not JSON, duplicate keys, too long. */
     uint64_t closed_error;           /* Closed: I/O error. */
+    uint64_t closed_owner;           /* Closed: rpc_server_close(). */
     uint64_t requests;               /* Valid requests passed to the callback. */
     uint64_t bad_requests;           /* Well-framed messages answered with an error. */
     uint64_t pauses;                 /* Times reading from a connection was paused. */
@@ -104,6 +110,22 @@ struct rpc_server_stats {
     uint64_t paused_conns;           /* Of those, paused now. */
     uint64_t backlog;                /* Output bytes queued now, all connections. */
 };
+
+/** Why a connection was closed. */
+enum rpc_server_close_reason {
+    RPC_SERVER_CLOSE_NONE,
+    RPC_SERVER_CLOSE_PEER,            /* The peer closed it (or reset it). */
+    RPC_SERVER_CLOSE_IDLE,            /* 'idle_timeout_ms'. */
+    RPC_SERVER_CLOSE_REQUEST_TIMEOUT, /* 'request_timeout_ms'. */
+    RPC_SERVER_CLOSE_STALLED,         /* 'stall_timeout_ms'. */
+    RPC_SERVER_CLOSE_PROTOCOL,        /* Not JSON, too long, or a bad request with
+                                       * 'close_on_bad_request'. */
+    RPC_SERVER_CLOSE_ERROR,           /* I/O or TLS error (a refused certificate). */
+    RPC_SERVER_CLOSE_OWNER,           /* rpc_server_close(). */
+};
+
+/** A short text for 'reason' ("closed by peer", "idle timeout"...).  Static. */
+const char *rpc_server_close_reason_to_string(enum rpc_server_close_reason reason);
 
 /** A valid request.  Members are borrowed from the JSON value it was parsed from. */
 struct rpc_server_request {
@@ -146,6 +168,38 @@ int rpc_server_reply_error(struct rpc_server *server, uint64_t conn, const json_
 /** Sends 'msg' (takes ownership) on 'conn': a reply or error reply (which answers
  * one request) or a notification.  Returns as rpc_server_reply(). */
 int rpc_server_send(struct rpc_server *server, uint64_t conn, struct jsonrpc_msg *msg);
+
+/** Callbacks about connections, with the 'aux' given to rpc_server_create(). */
+struct rpc_server_hooks {
+    /* Connection 'conn' was accepted (its TLS handshake may still be running). */
+    void (*conn_open)(void *aux, uint64_t conn);
+    /* Connection 'conn' has been closed for 'reason'; answers to it are dropped from
+     * now on.  Called from the loop, never from within another call of the server,
+     * and not for the connections that rpc_server_destroy() closes. */
+    void (*conn_close)(void *aux, uint64_t conn, enum rpc_server_close_reason reason);
+};
+
+/** Sets the hooks of 'server' ('hooks' copied; NULL members are not called).
+ * Connections open already are not reported. */
+void rpc_server_set_hooks(struct rpc_server *server,
+                          const struct rpc_server_hooks *hooks);
+
+/** Closes 'conn' once the output queued on it has been sent (at most
+ * 'stall_timeout_ms' later), reading nothing more from it.  Returns 0, or -ENOENT if
+ * 'conn' has gone. */
+int rpc_server_close(struct rpc_server *server, uint64_t conn);
+
+/** The subject CN of the certificate that the TLS peer of 'conn' presented (verified
+ * against the CA), or NULL if 'conn' is not TLS, its handshake is not over, or it has
+ * gone.  Valid until 'conn' is closed. */
+const char *rpc_server_conn_peer_name(const struct rpc_server *server, uint64_t conn);
+
+/** The port the server listens on (ptcp:/pssl:, e.g. after port 0), else 0. */
+uint16_t rpc_server_port(const struct rpc_server *server);
+
+/** The name of the peer of 'conn' ("tcp:IP:PORT", "unix:..."), or NULL if it has gone.
+ * Valid until 'conn' is closed. */
+const char *rpc_server_conn_name(const struct rpc_server *server, uint64_t conn);
 
 /** True when no connection has output waiting. */
 bool rpc_server_is_flushed(const struct rpc_server *server);

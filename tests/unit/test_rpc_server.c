@@ -41,6 +41,11 @@ struct fixture {
     struct deferred deferred[16];
     size_t n_deferred;
     uint64_t last_conn;
+    uint64_t order[128]; /* Connection of each request, in the order handled. */
+    size_t n_order;
+    unsigned int n_open, n_close;
+    uint64_t last_open, last_close;
+    enum rpc_server_close_reason last_reason;
 };
 
 /* The handler: "echo" answers with its params, "big" with a BIG_REPLY-byte string,
@@ -52,6 +57,9 @@ handle(void *aux, uint64_t conn, const struct rpc_server_request *req)
 
     f->n_calls++;
     f->last_conn = conn;
+    if (f->n_order < ARRAY_SIZE(f->order)) {
+        f->order[f->n_order++] = conn;
+    }
     if (!strcmp(req->method, "echo")) {
         rpc_server_reply(f->server, conn, req->id, json_deep_copy(req->params));
     } else if (!strcmp(req->method, "big")) {
@@ -847,6 +855,169 @@ test_half_close(void **state)
 }
 
 static void
+hook_open(void *aux, uint64_t conn)
+{
+    struct fixture *f = aux;
+
+    f->n_open++;
+    f->last_open = conn;
+}
+
+static void
+hook_close(void *aux, uint64_t conn, enum rpc_server_close_reason reason)
+{
+    struct fixture *f = aux;
+
+    /* Called once the connection is gone: answers to it are dropped. */
+    assert_int_equal(rpc_server_reply(f->server, conn, json_null(), NULL), -ENOENT);
+    assert_null(rpc_server_conn_name(f->server, conn));
+    f->n_close++;
+    f->last_close = conn;
+    f->last_reason = reason;
+}
+
+static const struct rpc_server_hooks test_hooks = {hook_open, hook_close};
+
+/* The hooks follow each connection; the owner closes one after its output. */
+static void
+test_hooks_and_close(void **state)
+{
+    struct fixture *f = *state;
+    struct rpc_server_settings s = open_settings();
+    struct cl a = {.fd = -1}, b = {.fd = -1};
+    json_t *r;
+
+    start(f, &s);
+    rpc_server_set_hooks(f->server, &test_hooks);
+    assert_int_equal(rpc_server_port(f->server), 0);
+    a.fd = cl_connect(f->path);
+    cl_send(a.fd, "{\"method\":\"echo\",\"params\":[],\"id\":1}");
+    json_decref(cl_recv(f, &a, 2000));
+    assert_int_equal(f->n_open, 1);
+    assert_non_null(rpc_server_conn_name(f->server, f->last_open));
+    assert_null(rpc_server_conn_peer_name(f->server, f->last_open)); /* Not TLS. */
+    close(a.fd);
+    run_for(f, 50);
+    assert_int_equal(f->n_close, 1);
+    assert_int_equal(f->last_close, f->last_open);
+    assert_int_equal(f->last_reason, RPC_SERVER_CLOSE_PEER);
+
+    /* rpc_server_close(): the answer queued first still arrives, then EOF. */
+    b.fd = cl_connect(f->path);
+    cl_send(b.fd, "{\"method\":\"defer\",\"params\":[],\"id\":2}");
+    run_for(f, 50);
+    assert_int_equal(f->n_deferred, 1);
+    assert_int_equal(rpc_server_reply(f->server, f->deferred[0].conn, f->deferred[0].id,
+                                      json_string("last words")),
+                     0);
+    assert_int_equal(rpc_server_close(f->server, f->deferred[0].conn), 0);
+    r = cl_recv(f, &b, 2000);
+    assert_string_equal(json_string_value(json_object_get(r, "result")), "last words");
+    json_decref(r);
+    assert_true(cl_wait_eof(f, &b, 2000));
+    close(b.fd);
+    assert_int_equal(f->n_close, 2);
+    assert_int_equal(f->last_reason, RPC_SERVER_CLOSE_OWNER);
+    assert_int_equal(stats(f).closed_owner, 1);
+    assert_int_equal(rpc_server_close(f->server, f->deferred[0].conn), -ENOENT);
+    assert_string_equal(rpc_server_close_reason_to_string(RPC_SERVER_CLOSE_OWNER),
+                        "closed by the server");
+
+    /* rpc_server_destroy() reports nothing. */
+    a.fd = cl_connect(f->path);
+    run_for(f, 50);
+    assert_int_equal(f->n_open, 3);
+    rpc_server_destroy(f->server);
+    f->server = NULL;
+    assert_int_equal(f->n_close, 2);
+    close(a.fd);
+}
+
+static int
+map_code(int error)
+{
+    return error == -EINVAL ? 1000 : 1001;
+}
+
+/* With 'close_on_bad_request', a bad request ends its connection; 'error_code'
+ * chooses the codes of the server's own errors, not of the handler's. */
+static void
+test_close_on_bad_request(void **state)
+{
+    struct fixture *f = *state;
+    struct rpc_server_settings s = open_settings();
+    struct cl c = {.fd = -1};
+    json_t *r;
+
+    s.close_on_bad_request = true;
+    s.error_code = map_code;
+    start(f, &s);
+    rpc_server_set_hooks(f->server, &test_hooks);
+    c.fd = cl_connect(f->path);
+    cl_send(c.fd, "{\"method\":\"nosuch\",\"params\":[],\"id\":1}"
+                  "{\"method\":\"echo\",\"params\":{},\"id\":2}"
+                  "{\"method\":\"echo\",\"params\":[],\"id\":3}");
+    r = cl_recv(f, &c, 2000);
+    assert_int_equal(error_code(r, "unknown method"), -ENOSYS);
+    json_decref(r);
+    r = cl_recv(f, &c, 2000);
+    assert_int_equal(error_code(r, "\"params\" is not an array"), 1000);
+    json_decref(r);
+    /* The request after the bad one is not read. */
+    assert_true(cl_wait_eof(f, &c, 2000));
+    close(c.fd);
+    assert_int_equal(f->n_calls, 1);
+    assert_int_equal(f->last_reason, RPC_SERVER_CLOSE_PROTOCOL);
+
+    /* A framing error gets the mapped code too. */
+    c = (struct cl){.fd = cl_connect(f->path)};
+    cl_send(c.fd, "{\"method\":nope}");
+    r = cl_recv(f, &c, 2000);
+    assert_int_equal(error_code(r, "invalid JSON"), 1001);
+    json_decref(r);
+    assert_true(cl_wait_eof(f, &c, 2000));
+    close(c.fd);
+}
+
+/* With 'max_batch', a connection whose requests are all waiting does not keep the
+ * others waiting behind them. */
+static void
+test_max_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct rpc_server_settings s = open_settings();
+    struct cl a = {.fd = -1}, b = {.fd = -1};
+    char text[50 * 64] = "";
+    uint64_t conn_b;
+    size_t pos_b = SIZE_MAX;
+
+    s.max_batch = 2;
+    start(f, &s);
+    rpc_server_set_hooks(f->server, &test_hooks);
+    a.fd = cl_connect(f->path);
+    b.fd = cl_connect(f->path);
+    run_for(f, 50);
+    conn_b = f->last_open;
+    for (int i = 0; i < 50; i++) {
+        snprintf(text + strlen(text), sizeof text - strlen(text),
+                 "{\"method\":\"echo\",\"params\":[],\"id\":%d}", i);
+    }
+    cl_send(a.fd, text);
+    cl_send(b.fd, "{\"method\":\"echo\",\"params\":[],\"id\":99}");
+    run_for(f, 200);
+    assert_int_equal(f->n_calls, 51);
+    for (size_t i = 0; i < f->n_order; i++) {
+        if (f->order[i] == conn_b) {
+            pos_b = i;
+        }
+    }
+    print_message("the other connection's request came %zu of 51\n", pos_b + 1);
+    assert_true(pos_b <= 2);
+    close(a.fd);
+    close(b.fd);
+}
+
+static void
 test_stats_json(void **state OVNIC_UNUSED)
 {
     struct rpc_server_stats st = {.accepted = 3, .refused_reserved = 2, .closed_idle = 1};
@@ -880,6 +1051,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_stall_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hooks_and_close, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_on_bad_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_batch, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
