@@ -16,6 +16,19 @@
 
 #define OBJ "recipe"
 
+/* json_get_int_range() says -ERANGE; a bad member is -EINVAL here. */
+static int
+range_to_inval(int error, struct ovnic_err *err)
+{
+    if (error == -ERANGE) {
+        if (err) {
+            err->code = -EINVAL;
+        }
+        return -EINVAL;
+    }
+    return error;
+}
+
 int
 fw_recipe_generate(const char *seed, uint8_t *out, size_t len)
 {
@@ -150,7 +163,7 @@ section_load(const json_t *j, size_t i, const char *base_dir, const char **namep
                                    &size, err);
     }
     if (error) {
-        return error == -ERANGE ? -EINVAL : error;
+        return range_to_inval(error, err);
     }
     if ((uint64_t)size > FW_IMAGE_MAX_SECTION_SIZE) {
         return ovnic_err_set(err, -EFBIG, OBJ, "oversized section",
@@ -220,7 +233,7 @@ fw_recipe_build_json(const json_t *recipe, const char *base_dir,
         error = json_get_array(recipe, "sections", &sections, err);
     }
     if (error) {
-        return error == -ERANGE ? -EINVAL : error;
+        return range_to_inval(error, err);
     }
     if (ov && ov->version) {
         version = ov->version;

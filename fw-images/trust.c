@@ -15,6 +15,19 @@ OVNIC_LOG_MODULE(fw_trust);
 
 #define OBJ "trust-store"
 
+/* json_get_int_range() says -ERANGE; a bad member is -EINVAL here. */
+static int
+range_to_inval(int error, struct ovnic_err *err)
+{
+    if (error == -ERANGE) {
+        if (err) {
+            err->code = -EINVAL;
+        }
+        return -EINVAL;
+    }
+    return error;
+}
+
 struct fw_trust_key {
     struct fw_key *key; /* Public half. */
     char name[FW_TRUST_NAME_MAX + 1];
@@ -262,10 +275,11 @@ parse_key(const json_t *j, size_t i, struct fw_trust *t, struct ovnic_err *err)
         return error;
     }
     if (fw_key_alg(key) != alg) {
+        error = ovnic_err_set(err, -EINVAL, OBJ, "algorithm does not match the key",
+                              "%s: '%s' for a %s key", where, alg_name,
+                              fw_sig_alg_name(fw_key_alg(key)));
         fw_key_destroy(key);
-        return ovnic_err_set(err, -EINVAL, OBJ, "algorithm does not match the key",
-                             "%s: '%s' for a %s key", where, alg_name,
-                             fw_sig_alg_name(fw_key_alg(key)));
+        return error;
     }
     if (memcmp(fw_key_id(key), id_bin, FW_KEY_ID_SIZE)) {
         error =
@@ -274,9 +288,11 @@ parse_key(const json_t *j, size_t i, struct fw_trust *t, struct ovnic_err *err)
         fw_key_destroy(key);
         return error;
     }
-    error = key_add_take(t, key, name, err);
-    return error == -EEXIST ? ovnic_err_set(err, -EINVAL, OBJ, "duplicate key", "%s", id)
-                            : error;
+    if (find_key(t, id_bin)) {
+        fw_key_destroy(key);
+        return ovnic_err_set(err, -EINVAL, OBJ, "duplicate key", "%s: %s", where, id);
+    }
+    return key_add_take(t, key, name, err);
 }
 
 static int
@@ -308,8 +324,11 @@ parse_revoked(const json_t *j, size_t i, struct fw_trust *t, struct ovnic_err *e
                              "%s: '%s' is not %d hex digits", where, id,
                              2 * FW_KEY_ID_SIZE);
     }
-    error = fw_trust_revoke(t, id_bin, reason, err);
-    return error == -EEXIST ? -EINVAL : error;
+    if (find_revoked(t, id_bin)) {
+        return ovnic_err_set(err, -EINVAL, OBJ, "duplicate revocation", "%s: %s", where,
+                             id);
+    }
+    return fw_trust_revoke(t, id_bin, reason, err);
 }
 
 int
@@ -347,7 +366,7 @@ fw_trust_from_json(const json_t *json, struct fw_trust **trustp, struct ovnic_er
         error = fw_trust_create((unsigned int)threshold, &t, err);
     }
     if (error) {
-        return error == -ERANGE ? -EINVAL : error;
+        return range_to_inval(error, err);
     }
     if (json_array_size(keys) > FW_TRUST_MAX_KEYS) {
         error = ovnic_err_set(err, -EINVAL, OBJ, "too many keys", "%zu, at most %d",
@@ -624,4 +643,33 @@ fw_verify_result_to_json(const struct fw_verify_result *r)
                      (json_int_t)r->threshold, "trusted", (json_int_t)r->n_trusted,
                      "signatures", sigs, "signatures_ok", r->signatures_ok, "device_ok",
                      r->device_ok, "security_ok", r->security_ok);
+}
+
+int
+fw_image_check(const void *data, size_t len, const struct fw_trust *trust,
+               const struct fw_verify_policy *policy, struct fw_image *image_out,
+               struct fw_verify_result *result_out, struct ovnic_err *err)
+{
+    struct fw_verify_result *result = malloc(sizeof *result);
+    struct fw_image *image = malloc(sizeof *image);
+    int error;
+
+    if (!image || !result) {
+        free(image);
+        free(result);
+        return ovnic_err_set(err, -ENOMEM, "fw-image", "out of memory", NULL);
+    }
+    error = fw_image_parse(data, len, image, err);
+    if (!error) {
+        error = fw_trust_verify(trust, image, policy, result, err);
+        if (image_out) {
+            *image_out = *image;
+        }
+        if (result_out) {
+            *result_out = *result;
+        }
+    }
+    free(image);
+    free(result);
+    return error;
 }

@@ -123,6 +123,15 @@ int fw_trust_verify(const struct fw_trust *trust, const struct fw_image *image,
                     const struct fw_verify_policy *policy,
                     struct fw_verify_result *result, struct ovnic_err *err);
 
+/** Everything an installer checks before it writes a byte: fw_image_parse() of the
+ * 'len' bytes at 'data', then fw_trust_verify().  Fills '*image' (may be NULL) when
+ * the image parses, and '*result' (may be NULL) when it parses.  Returns 0 or the
+ * first failure of either (-EBADMSG, -EFBIG, -EKEYREJECTED, -ENODEV, -EPERM), with
+ * 'err' naming the reason. */
+int fw_image_check(const void *data, size_t len, const struct fw_trust *trust,
+                   const struct fw_verify_policy *policy, struct fw_image *image,
+                   struct fw_verify_result *result, struct ovnic_err *err);
+
 /** The outcome of fw_trust_verify() as JSON: {"threshold", "trusted", "signatures":
  * [{"key_id", "name", "algorithm", "result", "reason"}], "signatures_ok",
  * "device_ok", "security_ok"}.  Caller owns; NULL if out of memory. */
