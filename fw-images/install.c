@@ -260,6 +260,7 @@ precheck(struct fw_flash *flash, const struct fw_flash_boot *boot, const void *d
     if (error) {
         goto out;
     }
+    r->has_min_security = has_min;
     r->min_security_version = min;
     policy.check_security = has_min;
     policy.min_security_version = min;

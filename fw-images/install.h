@@ -69,6 +69,7 @@ struct fw_install_result {
     bool has_image; /* 'hdr' is valid. */
     struct fw_image_header hdr;
     bool forced;                   /* Installed below the committed security version. */
+    bool has_min_security;         /* The active slot held an image. */
     uint32_t min_security_version; /* The committed minimum at the start. */
     bool switched;                 /* The boot selection names the new slot as pending. */
     bool rebooted;

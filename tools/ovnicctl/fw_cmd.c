@@ -375,9 +375,29 @@ print_kv(const json_t *obj)
     }
 }
 
+/* A table cell: a string as it is, "" and null as "-", anything else as JSON.  Caller
+ * owns; free(). */
+static char *
+cell_text(const json_t *v)
+{
+    if (!v || json_is_null(v) || (json_is_string(v) && !*json_string_value(v))) {
+        return strdup("-");
+    }
+    if (json_is_string(v)) {
+        return strdup(json_string_value(v));
+    }
+    return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+}
+
 static int
 print_out(const struct fw_opts *o, json_t *json)
 {
+    static const char *const cols[] = {"slot", "valid",        "trusted",
+                                       "name", "version",      "security_version",
+                                       "size", "image_digest", "reason"};
+    const json_t *slots;
+    int widths[ARRAY_SIZE(cols)];
+
     if (!json) {
         return ovnicctl_error("out of memory");
     }
@@ -386,32 +406,37 @@ print_out(const struct fw_opts *o, json_t *json)
 
         printf("%s\n", text ? text : "{}");
         free(text);
-    } else {
-        const json_t *slots = json_object_get(json, "slots");
-        static const char *const cols[] = {"slot", "valid",        "trusted",
-                                           "name", "version",      "security_version",
-                                           "size", "image_digest", "reason"};
+        json_decref(json);
+        return OVNICCTL_EXIT_OK;
+    }
+    print_kv(json);
+    slots = json_object_get(json, "slots");
+    if (json_array_size(slots)) {
+        for (size_t c = 0; c < ARRAY_SIZE(cols); c++) {
+            widths[c] = (int)strlen(cols[c]);
+            for (size_t i = 0; i < json_array_size(slots); i++) {
+                char *t = cell_text(json_object_get(json_array_get(slots, i), cols[c]));
+                int w = t ? (int)strlen(t) : 1;
 
-        print_kv(json);
-        if (json_array_size(slots)) {
-            printf("\nslots:\n");
+                widths[c] = w > widths[c] ? w : widths[c];
+                free(t);
+            }
+        }
+        printf("\nslots:\n");
+        for (size_t c = 0; c < ARRAY_SIZE(cols); c++) {
+            printf("%s%-*s", c ? "  " : "", c + 1 < ARRAY_SIZE(cols) ? widths[c] : 0,
+                   cols[c]);
+        }
+        printf("\n");
+        for (size_t i = 0; i < json_array_size(slots); i++) {
             for (size_t c = 0; c < ARRAY_SIZE(cols); c++) {
-                printf("%s%s", c ? "  " : "", cols[c]);
+                char *t = cell_text(json_object_get(json_array_get(slots, i), cols[c]));
+
+                printf("%s%-*s", c ? "  " : "", c + 1 < ARRAY_SIZE(cols) ? widths[c] : 0,
+                       t ? t : "?");
+                free(t);
             }
             printf("\n");
-            for (size_t i = 0; i < json_array_size(slots); i++) {
-                for (size_t c = 0; c < ARRAY_SIZE(cols); c++) {
-                    const json_t *v = json_object_get(json_array_get(slots, i), cols[c]);
-
-                    printf("%s", c ? "  " : "");
-                    if (!v || (json_is_string(v) && !*json_string_value(v))) {
-                        printf("-");
-                    } else {
-                        ovnicctl_print_value(v);
-                    }
-                }
-                printf("\n");
-            }
         }
     }
     json_decref(json);
@@ -442,13 +467,14 @@ result_json(const struct fw_install_result *r)
                           : r->rebooted  ? "trial"
                           : r->switched  ? "pending"
                                          : "refused";
-    json_t *j =
-        json_pack("{s:s, s:s, s:b, s:I, s:b, s:b, s:b, s:b, s:b, s:b, s:s}", "result",
-                  outcome, "slot", fw_flash_slot_name(r->slot), "forced", r->forced,
-                  "min_security_version", (json_int_t)r->min_security_version, "switched",
-                  r->switched, "rebooted", r->rebooted, "health_checked",
-                  r->health_checked, "healthy", r->healthy, "committed", r->committed,
-                  "rolled_back", r->rolled_back, "health_reason", r->health_reason);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:b, s:o, s:b, s:b, s:b, s:b, s:b, s:b, s:s}", "result", outcome,
+        "slot", fw_flash_slot_name(r->slot), "forced", r->forced, "min_security_version",
+        r->has_min_security ? json_integer((json_int_t)r->min_security_version)
+                            : json_null(),
+        "switched", r->switched, "rebooted", r->rebooted, "health_checked",
+        r->health_checked, "healthy", r->healthy, "committed", r->committed,
+        "rolled_back", r->rolled_back, "health_reason", r->health_reason);
 
     if (j && r->has_image) {
         header_json(j, &r->hdr);
