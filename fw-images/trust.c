@@ -448,7 +448,7 @@ fw_trust_to_json(const struct fw_trust *t)
                                fw_hex_format(t->revoked[i].key_id, FW_KEY_ID_SIZE, hex),
                                "reason", t->revoked[i].reason));
     }
-    return json_pack("{s:s, s:i, s:o, s:o}", "format", FW_TRUST_FORMAT, "threshold",
+    return json_pack("{s:s, s:I, s:o, s:o}", "format", FW_TRUST_FORMAT, "threshold",
                      (json_int_t)t->threshold, "keys", keys, "revoked", revoked);
 
 err:
@@ -639,7 +639,7 @@ fw_verify_result_to_json(const struct fw_verify_result *r)
                             c->key_name, "algorithm", fw_sig_alg_name(c->alg), "result",
                             fw_sig_verdict_name(c->verdict), "reason", c->reason));
     }
-    return json_pack("{s:i, s:i, s:o, s:b, s:b, s:b}", "threshold",
+    return json_pack("{s:I, s:I, s:o, s:b, s:b, s:b}", "threshold",
                      (json_int_t)r->threshold, "trusted", (json_int_t)r->n_trusted,
                      "signatures", sigs, "signatures_ok", r->signatures_ok, "device_ok",
                      r->device_ok, "security_ok", r->security_ok);
