@@ -12,10 +12,9 @@
 #include "sig.h"
 
 static const struct ovnicctl_command *const top_subcommands[] = {
-    &ovnicctl_ovsdb_command,  &ovnicctl_lflow_check_command,
-    &ovnicctl_nicsim_command, &ovnicctl_dpud_command,
-    &ovnicctl_dpctl_command,  &ovnicctl_conntrack_command,
-    &ovnicctl_trace_command,  NULL,
+    &ovnicctl_ovsdb_command, &ovnicctl_lflow_check_command, &ovnicctl_nicsim_command,
+    &ovnicctl_dpud_command,  &ovnicctl_dpctl_command,       &ovnicctl_conntrack_command,
+    &ovnicctl_trace_command, &ovnicctl_fw_command,          NULL,
 };
 
 static const struct ovnicctl_command top_command = {

@@ -64,6 +64,9 @@ enum ovnicctl_format {
 int ovnicctl_format_parse(const char *path, const char *word,
                           enum ovnicctl_format *format);
 
+/** The "fw" command group: the firmware installer on the DPU (fw_cmd.c). */
+extern const struct ovnicctl_command ovnicctl_fw_command;
+
 /** Prints "ovnicctl: <message>" and a hint to use --help on stderr, for a usage
  * error in command 'path' (e.g. "ovsdb monitor").  Returns OVNICCTL_EXIT_USAGE. */
 int ovnicctl_usage_error(const char *path, const char *fmt, ...)

@@ -43,12 +43,20 @@ nicsim_flash_slot_parse(const char *s, int *slot)
     return 0;
 }
 
+/* Stores the boot selection: written to a temporary file, then renamed over DIR/boot,
+ * so that it is replaced whole or not at all.  Its bytes count toward an armed flash
+ * fault like those of any flash write: a fault that fires inside them leaves the
+ * temporary file torn, DIR/boot as it was, and (for a power loss) the flash
+ * unpowered. */
 static int
-boot_save(const struct nicsim_flash *f)
+boot_save(struct nicsim_flash *f)
 {
     char path[PATH_MAX];
     char tmp[PATH_MAX];
+    bool powerloss = false;
+    size_t allowed;
     char text[128];
+    int fault = 0;
     int len;
     int fd;
 
@@ -58,16 +66,31 @@ boot_save(const struct nicsim_flash *f)
                    nicsim_flash_slot_name(f->boot.active),
                    nicsim_flash_slot_name(f->boot.pending), f->boot.tries,
                    nicsim_flash_slot_name(f->boot.booted));
+    allowed = (size_t)len;
+    if (f->faults) {
+        allowed = nicsim_faults_flash_write(f->faults, (size_t)len, &fault, &powerloss);
+    }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         return -errno;
     }
-    if (write(fd, text, (size_t)len) != len || fsync(fd) || close(fd)) {
+    if (write(fd, text, allowed) != (ssize_t)allowed || fsync(fd) || close(fd)) {
         int error = errno ? -errno : -EIO;
 
         close(fd);
         unlink(tmp);
         return error;
+    }
+    if (fault) {
+        if (powerloss) {
+            f->powered = false;
+            OLOG_WARN("injected power loss after %zu of %d bytes of the boot selection",
+                      allowed, len);
+        } else {
+            OLOG_WARN("injected failure after %zu of %d bytes of the boot selection",
+                      allowed, len);
+        }
+        return -EIO;
     }
     return rename(tmp, path) ? -errno : 0;
 }
@@ -368,6 +391,10 @@ boot_commit(struct nicsim_flash *f, const struct nicsim_flash_boot *next,
     error = boot_save(f);
     if (error) {
         f->boot = old;
+        if (!f->powered) {
+            return ovnic_err_set(err, -EIO, "flash",
+                                 "power lost while storing the boot selection", NULL);
+        }
         return ovnic_err_set(err, -EIO, "flash", "cannot store the boot selection", "%s",
                              strerror(-error));
     }
@@ -431,6 +458,10 @@ nicsim_flash_confirm(struct nicsim_flash *f, struct ovnic_err *err)
 int
 nicsim_flash_power_cycle(struct nicsim_flash *f, struct ovnic_err *err)
 {
+    int error;
+
+    /* What was in RAM is gone: the boot selection comes back from DIR/boot. */
     f->powered = true;
-    return nicsim_flash_reboot(f, err);
+    error = boot_load(f, err);
+    return error ? error : nicsim_flash_reboot(f, err);
 }

@@ -17,7 +17,10 @@
  *
  * Faults (see fault.h): a write can store only part of its bytes and fail with -EIO,
  * and a power loss leaves the flash unpowered (every call fails with -ENODEV) until
- * nicsim_flash_power_cycle(), which also reboots. */
+ * nicsim_flash_power_cycle(), which reloads the boot selection from DIR/boot and
+ * reboots.  The bytes of the boot file count toward an armed fault as those of any
+ * write: a fault inside them leaves the boot selection as it was (the file is only
+ * replaced once written whole). */
 #ifndef OVNIC_NICSIM_FLASH_H
 #define OVNIC_NICSIM_FLASH_H 1
 
@@ -92,7 +95,8 @@ int nicsim_flash_reboot(struct nicsim_flash *flash, struct ovnic_err *err);
 /** Confirms the booted slot.  Returns 0, -ENODEV or -EIO. */
 int nicsim_flash_confirm(struct nicsim_flash *flash, struct ovnic_err *err);
 
-/** Restores power after a power loss, then reboots.  Returns 0 or -EIO. */
+/** Restores power after a power loss, reloads the boot selection from its file, then
+ * reboots.  Returns 0, -EINVAL (a malformed boot file) or -EIO. */
 int nicsim_flash_power_cycle(struct nicsim_flash *flash, struct ovnic_err *err);
 
 #endif /* OVNIC_NICSIM_FLASH_H */

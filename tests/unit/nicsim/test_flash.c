@@ -206,6 +206,42 @@ test_injected_power_loss(void **state)
     assert_int_equal(boot.tries, 1);
 }
 
+/* A power loss inside the bytes of the boot selection leaves the old one in force. */
+static void
+test_power_loss_in_boot_selection(void **state)
+{
+    struct ctx *ctx = *state;
+    struct nicsim_flash_boot boot;
+    unsigned int cuts = 0;
+
+    for (int byte = 0;; byte++) {
+        json_t *desc = json_pack("{s:s,s:i}", "kind", "flash-powerloss", "byte", byte);
+        int rc;
+
+        assert_int_equal(nicsim_faults_set_json(&ctx->faults, desc, NULL), 0);
+        json_decref(desc);
+        rc = nicsim_flash_boot_set(ctx->flash, 1, NULL);
+        if (!rc) {
+            break; /* The fault lies past the boot file: it was stored whole. */
+        }
+        assert_int_equal(rc, -EIO);
+        assert_false(nicsim_flash_is_powered(ctx->flash));
+        assert_int_equal(nicsim_flash_power_cycle(ctx->flash, NULL), 0);
+        assert_int_equal(nicsim_flash_boot_get(ctx->flash, &boot), 0);
+        assert_int_equal(boot.pending, -1);
+        assert_int_equal(boot.booted, 0);
+        cuts++;
+    }
+    nicsim_faults_init(&ctx->faults);
+    assert_true(cuts >= strlen("active=a\npending=b\ntries=0\nbooted=a\n"));
+    assert_int_equal(nicsim_flash_boot_get(ctx->flash, &boot), 0);
+    assert_int_equal(boot.pending, 1);
+    /* And the state survives a reopen. */
+    reopen(ctx);
+    assert_int_equal(nicsim_flash_boot_get(ctx->flash, &boot), 0);
+    assert_int_equal(boot.pending, 1);
+}
+
 int
 main(void)
 {
@@ -218,6 +254,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_boot_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injected_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injected_power_loss, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_power_loss_in_boot_selection, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
