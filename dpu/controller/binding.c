@@ -280,17 +280,72 @@ vif_remove(struct binding *b, struct vif *vif)
     return error;
 }
 
+static bool
+representor_name_char_is_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+int
+binding_representor_name_check(const char *name, struct ovnic_err *err)
+{
+    static const char allowed[] = "a name is 1 to 53 bytes of letters, digits, '_', '.' "
+                                  "and '-', not starting with '.' or '-'";
+    size_t len, ok;
+
+    _Static_assert(BINDING_REPRESENTOR_NAME_MAX == 53, "update 'allowed'");
+    if (!name || !*name) {
+        return ovnic_err_set(err, -EINVAL, "representor", "empty representor name",
+                             "%s", allowed);
+    }
+    /* Messages quote only the leading part made of allowed characters. */
+    len = strnlen(name, BINDING_REPRESENTOR_NAME_MAX + 1);
+    for (ok = 0; ok < len && representor_name_char_is_ok((unsigned char)name[ok]); ok++) {
+        continue;
+    }
+    if (len > BINDING_REPRESENTOR_NAME_MAX) {
+        return ovnic_err_set(err, -EINVAL, "representor", "representor name too long",
+                             "'%.*s...' has %zu bytes; %s", (int)(ok < 20 ? ok : 20),
+                             name, strlen(name), allowed);
+    }
+    if (ok < len) {
+        unsigned char c = (unsigned char)name[ok];
+        char shown[16];
+
+        if (c > ' ' && c < 0x7f) {
+            snprintf(shown, sizeof shown, "'%c'", c);
+        } else {
+            snprintf(shown, sizeof shown, "byte 0x%02x", c);
+        }
+        return ovnic_err_set(err, -EINVAL, "representor", "bad representor name",
+                             "%s after '%.*s'; %s", shown, (int)ok, name, allowed);
+    }
+    if (name[0] == '.' || name[0] == '-') {
+        return ovnic_err_set(err, -EINVAL, "representor", "bad representor name",
+                             "'%s' starts with '%c'; %s", name, name[0], allowed);
+    }
+    return 0;
+}
+
 int
 binding_port_add(struct binding *b, const char *representor, const char *iface_id,
                  const char *encap_ip, struct ovnic_err *err)
 {
     struct vif *vif;
 
-    if (!representor || !*representor) {
-        return ovnic_err_set(err, -EINVAL, "port", "empty representor name", NULL);
+    int error = binding_representor_name_check(representor, err);
+
+    if (error) {
+        return error;
     }
     if (!iface_id || !*iface_id) {
         return ovnic_err_set(err, -EINVAL, "port", "empty iface-id", NULL);
+    }
+    if (strlen(iface_id) > BINDING_IFACE_ID_MAX) {
+        return ovnic_err_set(err, -EINVAL, "port", "iface-id too long",
+                             "%zu bytes, at most %d", strlen(iface_id),
+                             BINDING_IFACE_ID_MAX);
     }
     if (encap_ip && !*encap_ip) {
         encap_ip = NULL;
@@ -345,7 +400,7 @@ binding_representor_add(struct binding *b, const char *pf_mac, uint32_t vf_num,
     struct representor *r;
     char *copy;
 
-    if (!pf_mac || strlen(pf_mac) != 17 || !name || !*name) {
+    if (!pf_mac || strlen(pf_mac) != 17 || binding_representor_name_check(name, NULL)) {
         return -EINVAL;
     }
     copy = strdup(name);
