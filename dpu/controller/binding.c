@@ -296,8 +296,8 @@ binding_representor_name_check(const char *name, struct ovnic_err *err)
 
     _Static_assert(BINDING_REPRESENTOR_NAME_MAX == 53, "update 'allowed'");
     if (!name || !*name) {
-        return ovnic_err_set(err, -EINVAL, "representor", "empty representor name",
-                             "%s", allowed);
+        return ovnic_err_set(err, -EINVAL, "representor", "empty representor name", "%s",
+                             allowed);
     }
     /* Messages quote only the leading part made of allowed characters. */
     len = strnlen(name, BINDING_REPRESENTOR_NAME_MAX + 1);
@@ -1311,22 +1311,42 @@ binding_restore(struct binding *b, const json_t *saved)
             return -EINVAL;
         }
     }
+    /* An entry that the checks of today refuse (a name that an older version took)
+     * is skipped with a warning; the others are restored. */
     json_array_foreach(reps, i, o)
     {
-        error =
-            binding_representor_add(b, json_string_value(json_object_get(o, "pf_mac")),
-                                    json_integer_value(json_object_get(o, "vf_num")),
-                                    json_string_value(json_object_get(o, "name")));
+        const char *name = json_string_value(json_object_get(o, "name"));
+        struct ovnic_err err = {0};
+        char buf[256];
+
+        if (binding_representor_name_check(name, &err)) {
+            OLOG_WARN("saved representor of PF %s VF %" JSON_INTEGER_FORMAT
+                      " skipped: %s",
+                      json_string_value(json_object_get(o, "pf_mac")),
+                      json_integer_value(json_object_get(o, "vf_num")),
+                      ovnic_err_format(&err, buf, sizeof buf));
+            continue;
+        }
+        error = binding_representor_add(
+            b, json_string_value(json_object_get(o, "pf_mac")),
+            json_integer_value(json_object_get(o, "vf_num")), name);
         if (error) {
             return error;
         }
     }
     json_array_foreach(ports, i, o)
     {
+        struct ovnic_err err = {0};
+        char buf[256];
+
         error = binding_port_add(b, json_string_value(json_object_get(o, "representor")),
                                  json_string_value(json_object_get(o, "iface_id")),
-                                 json_string_value(json_object_get(o, "encap_ip")), NULL);
-        if (error && error != -EEXIST) {
+                                 json_string_value(json_object_get(o, "encap_ip")), &err);
+        if (error == -EINVAL) {
+            OLOG_WARN("saved port of %s skipped: %s",
+                      json_string_value(json_object_get(o, "iface_id")),
+                      ovnic_err_format(&err, buf, sizeof buf));
+        } else if (error && error != -EEXIST) {
             return error;
         }
     }

@@ -152,8 +152,10 @@ json_t *binding_vifs_to_json(const struct binding *binding);
  * {"ports": [...], "representors": [...]} for saving, and back.  Caller owns. */
 json_t *binding_save(const struct binding *binding);
 
-/** Restores what binding_save() produced.  Returns 0, -EINVAL for a malformed object
- * (nothing restored), or -ENOMEM. */
+/** Restores what binding_save() produced.  An entry whose representor name or
+ * iface-id binding_port_add() or binding_representor_name_check() refuses is skipped
+ * and logged.  Returns 0, -EINVAL for a malformed object (nothing restored), or
+ * -ENOMEM. */
 int binding_restore(struct binding *binding, const json_t *saved);
 
 #endif /* OVNIC_CONTROLLER_BINDING_H */

@@ -354,21 +354,21 @@ stream_remote_list_check(const char *remotes, bool *has_ssl, struct ovnic_err *e
     }
     for (const char *p = remotes;; n++) {
         size_t len = strcspn(p, ",");
-        const char *end = p + len;
+        const char *start = p, *end = p + len;
         char *item;
         int error;
 
-        while (p < end && (*p == ' ' || *p == '\t')) {
-            p++;
+        while (start < end && (*start == ' ' || *start == '\t')) {
+            start++;
         }
-        while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
             end--;
         }
-        if (end == p) {
+        if (end == start) {
             return ovnic_err_set(err, -EINVAL, "stream", "malformed remote",
                                  "empty remote at position %zu of the list", n + 1);
         }
-        item = strndup(p, (size_t)(end - p));
+        item = strndup(start, (size_t)(end - start));
         if (!item) {
             return ovnic_err_set(err, -ENOMEM, "stream", "out of memory", NULL);
         }
