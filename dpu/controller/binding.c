@@ -313,7 +313,7 @@ binding_representor_name_check(const char *name, struct ovnic_err *err)
         unsigned char c = (unsigned char)name[ok];
         char shown[16];
 
-        if (c > ' ' && c < 0x7f) {
+        if (c >= ' ' && c < 0x7f) {
             snprintf(shown, sizeof shown, "'%c'", c);
         } else {
             snprintf(shown, sizeof shown, "byte 0x%02x", c);
