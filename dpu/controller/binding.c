@@ -283,17 +283,72 @@ vif_remove(struct binding *b, struct vif *vif)
     return error;
 }
 
+static bool
+representor_name_char_is_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+int
+binding_representor_name_check(const char *name, struct ovnic_err *err)
+{
+    static const char allowed[] = "a name is 1 to 53 bytes of letters, digits, '_', '.' "
+                                  "and '-', not starting with '.' or '-'";
+    size_t len, ok;
+
+    _Static_assert(BINDING_REPRESENTOR_NAME_MAX == 53, "update 'allowed'");
+    if (!name || !*name) {
+        return ovnic_err_set(err, -EINVAL, "representor", "empty representor name", "%s",
+                             allowed);
+    }
+    /* Messages quote only the leading part made of allowed characters. */
+    len = strnlen(name, BINDING_REPRESENTOR_NAME_MAX + 1);
+    for (ok = 0; ok < len && representor_name_char_is_ok((unsigned char)name[ok]); ok++) {
+        continue;
+    }
+    if (len > BINDING_REPRESENTOR_NAME_MAX) {
+        return ovnic_err_set(err, -EINVAL, "representor", "representor name too long",
+                             "'%.*s...' has %zu bytes; %s", (int)(ok < 20 ? ok : 20),
+                             name, strlen(name), allowed);
+    }
+    if (ok < len) {
+        unsigned char c = (unsigned char)name[ok];
+        char shown[16];
+
+        if (c >= ' ' && c < 0x7f) {
+            snprintf(shown, sizeof shown, "'%c'", c);
+        } else {
+            snprintf(shown, sizeof shown, "byte 0x%02x", c);
+        }
+        return ovnic_err_set(err, -EINVAL, "representor", "bad representor name",
+                             "%s after '%.*s'; %s", shown, (int)ok, name, allowed);
+    }
+    if (name[0] == '.' || name[0] == '-') {
+        return ovnic_err_set(err, -EINVAL, "representor", "bad representor name",
+                             "'%s' starts with '%c'; %s", name, name[0], allowed);
+    }
+    return 0;
+}
+
 int
 binding_port_add(struct binding *b, const char *representor, const char *iface_id,
                  const char *encap_ip, struct ovnic_err *err)
 {
     struct vif *vif;
 
-    if (!representor || !*representor) {
-        return ovnic_err_set(err, -EINVAL, "port", "empty representor name", NULL);
+    int error = binding_representor_name_check(representor, err);
+
+    if (error) {
+        return error;
     }
     if (!iface_id || !*iface_id) {
         return ovnic_err_set(err, -EINVAL, "port", "empty iface-id", NULL);
+    }
+    if (strlen(iface_id) > BINDING_IFACE_ID_MAX) {
+        return ovnic_err_set(err, -EINVAL, "port", "iface-id too long",
+                             "%zu bytes, at most %d", strlen(iface_id),
+                             BINDING_IFACE_ID_MAX);
     }
     if (encap_ip && !*encap_ip) {
         encap_ip = NULL;
@@ -348,7 +403,7 @@ binding_representor_add(struct binding *b, const char *pf_mac, uint32_t vf_num,
     struct representor *r;
     char *copy;
 
-    if (!pf_mac || strlen(pf_mac) != 17 || !name || !*name) {
+    if (!pf_mac || strlen(pf_mac) != 17 || binding_representor_name_check(name, NULL)) {
         return -EINVAL;
     }
     copy = strdup(name);
@@ -1276,22 +1331,42 @@ binding_restore(struct binding *b, const json_t *saved)
             return -EINVAL;
         }
     }
+    /* An entry that the checks of today refuse (a name that an older version took)
+     * is skipped with a warning; the others are restored. */
     json_array_foreach(reps, i, o)
     {
-        error =
-            binding_representor_add(b, json_string_value(json_object_get(o, "pf_mac")),
-                                    json_integer_value(json_object_get(o, "vf_num")),
-                                    json_string_value(json_object_get(o, "name")));
+        const char *name = json_string_value(json_object_get(o, "name"));
+        struct ovnic_err err = {0};
+        char buf[256];
+
+        if (binding_representor_name_check(name, &err)) {
+            OLOG_WARN("saved representor of PF %s VF %" JSON_INTEGER_FORMAT
+                      " skipped: %s",
+                      json_string_value(json_object_get(o, "pf_mac")),
+                      json_integer_value(json_object_get(o, "vf_num")),
+                      ovnic_err_format(&err, buf, sizeof buf));
+            continue;
+        }
+        error = binding_representor_add(
+            b, json_string_value(json_object_get(o, "pf_mac")),
+            json_integer_value(json_object_get(o, "vf_num")), name);
         if (error) {
             return error;
         }
     }
     json_array_foreach(ports, i, o)
     {
+        struct ovnic_err err = {0};
+        char buf[256];
+
         error = binding_port_add(b, json_string_value(json_object_get(o, "representor")),
                                  json_string_value(json_object_get(o, "iface_id")),
-                                 json_string_value(json_object_get(o, "encap_ip")), NULL);
-        if (error && error != -EEXIST) {
+                                 json_string_value(json_object_get(o, "encap_ip")), &err);
+        if (error == -EINVAL) {
+            OLOG_WARN("saved port of %s skipped: %s",
+                      json_string_value(json_object_get(o, "iface_id")),
+                      ovnic_err_format(&err, buf, sizeof buf));
+        } else if (error && error != -EEXIST) {
             return error;
         }
     }

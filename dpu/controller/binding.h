@@ -74,9 +74,28 @@ void binding_destroy(struct binding *binding);
 void binding_set_flows_hook(struct binding *binding, binding_flows_request_cb cb,
                             void *aux);
 
+/* The longest representor name, in bytes.  The datapath names a memif representor's
+ * DPDK port "net_memif_NAME", and DPDK's port names are at most RTE_ETH_NAME_MAX_LEN
+ * (64) bytes with their NUL: 63 - strlen("net_memif_") = 53. */
+#define BINDING_REPRESENTOR_NAME_MAX 53
+
+/* The longest iface-id (logical port name) a VIF may carry, in bytes.  OVN itself sets
+ * no limit; this one only bounds what is kept and saved. */
+#define BINDING_IFACE_ID_MAX 1024
+
+/** Checks that 'name' may name a representor: 1 to BINDING_REPRESENTOR_NAME_MAX bytes
+ * of letters, digits, '_', '.' and '-', not starting with '.' or '-'.  Such a name is
+ * safe to splice into a file name ("NAME.sock") and into DPDK devargs.  Every path by
+ * which a representor name enters (port-add, representor-add, the configuration, the
+ * state file) goes through this check.  Returns 0 or -EINVAL, with 'err' (may be NULL)
+ * saying what is wrong and what is allowed. */
+int binding_representor_name_check(const char *name, struct ovnic_err *err);
+
 /** Registers representor 'representor' as the VIF of logical port 'iface_id'.
  * 'encap_ip' (may be NULL) selects one of this chassis's encaps for the port.
- * Returns 0, -EINVAL (empty name; 'err' says which), -EEXIST if the representor is
+ * Returns 0, -EINVAL (a representor name that binding_representor_name_check()
+ * refuses, an empty iface-id or one longer than BINDING_IFACE_ID_MAX; 'err' says
+ * which), -EEXIST if the representor is
  * already registered or plugged (with another iface-id; the same registration again
  * is 0), or -ENOMEM. */
 int binding_port_add(struct binding *binding, const char *representor,
@@ -87,7 +106,8 @@ int binding_port_add(struct binding *binding, const char *representor,
 int binding_port_del(struct binding *binding, const char *representor);
 
 /** Adds (or replaces) the representor of VF 'vf_num' of the PF with MAC 'pf_mac'
- * (lowercase "xx:xx:xx:xx:xx:xx").  Returns 0, -EINVAL or -ENOMEM. */
+ * (lowercase "xx:xx:xx:xx:xx:xx").  Returns 0, -EINVAL (also for a name that
+ * binding_representor_name_check() refuses) or -ENOMEM. */
 int binding_representor_add(struct binding *binding, const char *pf_mac, uint32_t vf_num,
                             const char *name);
 
@@ -140,8 +160,10 @@ json_t *binding_vifs_to_json(const struct binding *binding);
  * {"ports": [...], "representors": [...]} for saving, and back.  Caller owns. */
 json_t *binding_save(const struct binding *binding);
 
-/** Restores what binding_save() produced.  Returns 0, -EINVAL for a malformed object
- * (nothing restored), or -ENOMEM. */
+/** Restores what binding_save() produced.  An entry whose representor name or
+ * iface-id binding_port_add() or binding_representor_name_check() refuses is skipped
+ * and logged.  Returns 0, -EINVAL for a malformed object (nothing restored), or
+ * -ENOMEM. */
 int binding_restore(struct binding *binding, const json_t *saved);
 
 #endif /* OVNIC_CONTROLLER_BINDING_H */

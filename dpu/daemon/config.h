@@ -2,14 +2,21 @@
  *
  * Every key of the file is also a command-line option "--KEY=VALUE" (or "--KEY
  * VALUE"); the command line overrides the file.  Lines of the file are "key = value";
- * '#' starts a comment; blank lines are ignored.  Values are taken as written after
- * trimming spaces (no quoting).  See docs/ovnic-dpud.md for every key. */
+ * '#' starts a comment; blank lines are ignored; a leading UTF-8 byte order mark is
+ * skipped.  Values are taken as written after trimming spaces (no quoting).  A key
+ * given twice in the file, a NUL byte, or a value that is not UTF-8 text is an error.
+ * Every key is checked, alone and against the others, before anything starts; a
+ * message names the key as the user wrote it ("--KEY", or "FILE:LINE: KEY").  See
+ * docs/ovnic-dpud.md for every key. */
 #ifndef OVNIC_DPUD_CONFIG_H
 #define OVNIC_DPUD_CONFIG_H 1
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Room for the keys of config.c. */
+#define DPUD_CONFIG_MAX_KEYS 40
 
 /* One entry of the representor table: the representor of VF 'vf_num' of the PF
  * whose MAC is 'pf_mac'. */
@@ -56,11 +63,16 @@ struct dpud_config {
 
     bool detach;  /* Command line only. */
     bool replace; /* Command line only: take over from a running daemon. */
+
+    /* Where each key was given, for messages (config.c's business): 0 not given, -1
+     * on the command line, else its line in 'config_file'. */
+    int key_line[DPUD_CONFIG_MAX_KEYS];
 };
 
 /** The devargs of representor 'name' from the configuration ("representor-devargs"
  * with "{name}" replaced, else a net_memif client of "memif-dir"/NAME.sock), or NULL
- * if neither is set.  Caller owns; free(). */
+ * if neither is set or 'name' is not a representor name
+ * (binding_representor_name_check()).  Caller owns; free(). */
 char *dpud_config_representor_devargs(const struct dpud_config *config, const char *name);
 
 /** The devargs of the uplink ("uplink-devargs", else memif-dir/p0.sock), or NULL.
@@ -79,6 +91,21 @@ enum dpud_config_result {
  * message.  In every case free 'config' with dpud_config_destroy(). */
 enum dpud_config_result dpud_config_parse(struct dpud_config *config, int argc,
                                           char *argv[], char *errbuf, size_t errlen);
+
+/** Parses the text of a configuration file, 'len' bytes at 'text' (not
+ * NUL-terminated; a NUL byte in it is an error), named 'name' in messages
+ * ("NAME:LINE: ..."), into 'config' (zero-initialised, then given only to this
+ * function and dpud_config_parse()).  Every key is checked as it is read; a key given
+ * twice is an error naming both lines.  Returns 0, or -EINVAL (or -ENOMEM) with a
+ * one-line message in 'errbuf'. */
+int dpud_config_parse_text(struct dpud_config *config, const char *name, const char *text,
+                           size_t len, char *errbuf, size_t errlen);
+
+/** Checks what involves several keys (required keys, ssl: and its PEM files, the
+ * underlay subnet, gateway and MTU, the idle back-off) and fills the defaults.
+ * dpud_config_parse() calls it; so can a caller of dpud_config_parse_text().  Returns
+ * 0, or -EINVAL (or -ENOMEM) with a one-line message in 'errbuf'. */
+int dpud_config_finish(struct dpud_config *config, char *errbuf, size_t errlen);
 
 /** Frees what 'config' owns (may be NULL). */
 void dpud_config_destroy(struct dpud_config *config);

@@ -1288,8 +1288,13 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
                             "\"vf_num\" must be an integer in [0, 65535]");
             return;
         }
-        if (!name || !*name) {
+        if (!name) {
             ctl_reply_error(dpud->ctl, conn, id, -EINVAL, "missing \"name\"");
+            return;
+        }
+        if ((error = binding_representor_name_check(name, &err))) {
+            ctl_reply_error(dpud->ctl, conn, id, error,
+                            ovnic_err_format(&err, buf, sizeof buf));
             return;
         }
         error =

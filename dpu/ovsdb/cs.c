@@ -1380,11 +1380,22 @@ cs_free_strv(char **v)
 static int
 cs_parse_remotes(struct ovsdb_cs *cs, const char *remotes, struct ovnic_err *err)
 {
+    struct ovnic_err check_err = {0};
+    bool has_ssl = false;
+    int error = stream_remote_list_check(remotes, &has_ssl, &check_err);
+    if (error) {
+        /* Every malformed remote is a bad configuration here (-EINVAL). */
+        return ovnic_err_set(err, error == -ENOMEM ? error : -EINVAL, "remotes",
+                             check_err.message, "%s", check_err.detail);
+    }
+    if (has_ssl && !cs->have_tls) {
+        return ovnic_err_set(err, -EINVAL, "remotes",
+                             "ssl: remote without TLS configuration", "%s", remotes);
+    }
     char *copy = strdup(remotes);
     if (!copy) {
         return -ENOMEM;
     }
-    int error = 0;
     char *save = NULL;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ' || *tok == '\t') {
@@ -1393,18 +1404,6 @@ cs_parse_remotes(struct ovsdb_cs *cs, const char *remotes, struct ovnic_err *err
         size_t len = strlen(tok);
         while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t')) {
             tok[--len] = '\0';
-        }
-        bool is_ssl = !strncmp(tok, "ssl:", 4);
-        if (!(is_ssl || !strncmp(tok, "tcp:", 4) || !strncmp(tok, "unix:", 5)) ||
-            !strchr(tok, ':')[1]) {
-            error =
-                ovnic_err_set(err, -EINVAL, "remotes", "unsupported remote", "%s", tok);
-            break;
-        }
-        if (is_ssl && !cs->have_tls) {
-            error = ovnic_err_set(err, -EINVAL, "remotes",
-                                  "ssl: remote without TLS configuration", "%s", tok);
-            break;
         }
         char **remotes_ = realloc(cs->remotes, (cs->n_remotes + 1) * sizeof *remotes_);
         char *r = remotes_ ? strdup(tok) : NULL;
@@ -1418,9 +1417,6 @@ cs_parse_remotes(struct ovsdb_cs *cs, const char *remotes, struct ovnic_err *err
         cs->remotes[cs->n_remotes++] = r;
     }
     free(copy);
-    if (!error && !cs->n_remotes) {
-        error = ovnic_err_set(err, -EINVAL, "remotes", "no remote given", NULL);
-    }
     return error;
 }
 

@@ -32,7 +32,7 @@ struct poll_loop;
 struct tls_config;
 
 struct ovsdb_cs_config {
-    const char *remotes;          /* Required.  Copied. */
+    const char *remotes;          /* Required: see stream_remote_list_check().  Copied. */
     const char *database;         /* Required, e.g. "OVN_Southbound".  Copied. */
     const struct tls_config *tls; /* Required for ssl: remotes.  Copied. */
     uint32_t probe_interval_ms;   /* 0: no keepalive. */

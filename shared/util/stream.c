@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,30 +70,51 @@ struct pstream {
     struct tls_context *tls_ctx; /* pssl: only. */
 };
 
+/* The longest part of a remote quoted in an error's detail; a longer one is cut and
+ * marked with "...", so that the reason still fits. */
+#define STREAM_NAME_QUOTE_MAX 96
+
+static int stream_malformed__(struct ovnic_err *err, const char *remote, const char *fmt,
+                              ...) OVNIC_PRINTF(3, 4);
+
 static int
-stream_malformed__(struct ovnic_err *err, const char *remote, const char *why)
+stream_malformed__(struct ovnic_err *err, const char *remote, const char *fmt, ...)
 {
-    return ovnic_err_set(err, -EINVAL, "stream", "malformed remote", "'%s': %s", remote,
-                         why);
+    char why[OVNIC_ERR_DETAIL_LEN];
+    size_t len = strlen(remote);
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(why, sizeof why, fmt, args);
+    va_end(args);
+    return ovnic_err_set(err, -EINVAL, "stream", "malformed remote", "'%.*s%s': %s",
+                         (int)(len > STREAM_NAME_QUOTE_MAX ? STREAM_NAME_QUOTE_MAX : len),
+                         remote, len > STREAM_NAME_QUOTE_MAX ? "..." : "", why);
 }
 
-/* Parses the decimal port in 's' (of 'len' bytes). */
+/* Parses the decimal port in 's' (of 'len' bytes) of remote 'name'. */
 static int
-stream_port_parse__(const char *s, size_t len, bool allow_zero, uint16_t *port)
+stream_port_parse__(const char *name, const char *s, size_t len, bool allow_zero,
+                    uint16_t *port, struct ovnic_err *err)
 {
-    unsigned int value = 0;
+    unsigned long value = 0;
+    unsigned int min = allow_zero ? 0 : 1;
 
-    if (!len || len > 5) {
-        return -EINVAL;
+    if (!len) {
+        return stream_malformed__(err, name, "missing port number after ':'");
     }
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9') {
-            return -EINVAL;
+            return stream_malformed__(err, name, "port '%.*s' is not a number",
+                                      (int)(len > 16 ? 16 : len), s);
         }
-        value = value * 10 + (unsigned int)(s[i] - '0');
+        if (value <= 65535) {
+            value = value * 10 + (unsigned long)(s[i] - '0');
+        }
     }
-    if (value > 65535 || (!value && !allow_zero)) {
-        return -EINVAL;
+    if (value > 65535 || value < min) {
+        return stream_malformed__(err, name, "port %.*s is out of range (%u to 65535)",
+                                  (int)(len > 16 ? 16 : len), s, min);
     }
     *port = (uint16_t)value;
     return 0;
@@ -101,18 +123,23 @@ stream_port_parse__(const char *s, size_t len, bool allow_zero, uint16_t *port)
 /* Parses the numeric IPv4 address, or the IPv6 address in brackets, in 's' (of 'len'
  * bytes) into 'a'.  A passive name may also give IPv6 without brackets. */
 static int
-stream_host_parse__(const char *s, size_t len, bool passive, uint16_t port,
-                    struct stream_addr *a)
+stream_host_parse__(const char *name, const char *s, size_t len, bool passive,
+                    uint16_t port, struct stream_addr *a, struct ovnic_err *err)
 {
     char buf[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
     bool bracketed = len >= 2 && s[0] == '[' && s[len - 1] == ']';
+    const char *host = s;
+    size_t host_len = len;
 
     if (bracketed) {
         s++;
         len -= 2;
     }
-    if (!len || len >= sizeof buf) {
-        return -EINVAL;
+    if (!len) {
+        return stream_malformed__(err, name, "missing address");
+    }
+    if (len >= sizeof buf) {
+        goto bad;
     }
     memcpy(buf, s, len);
     buf[len] = '\0';
@@ -127,7 +154,7 @@ stream_host_parse__(const char *s, size_t len, bool passive, uint16_t port,
             return 0;
         }
         if (!passive) {
-            return -EINVAL;
+            goto bad;
         }
     }
 
@@ -143,13 +170,30 @@ stream_host_parse__(const char *s, size_t len, bool passive, uint16_t port,
         if (res) {
             freeaddrinfo(res);
         }
-        return -EINVAL;
+        goto bad;
     }
     memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
     a->ss_len = res->ai_addrlen;
     ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
     freeaddrinfo(res);
     return 0;
+
+bad:
+    /* Letters and no ':' (not IPv6): most likely a host name, which this layer does
+     * not resolve.  Say so. */
+    if (!bracketed && !memchr(s, ':', len)) {
+        for (size_t i = 0; i < len; i++) {
+            if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')) {
+                return stream_malformed__(
+                    err, name,
+                    "'%.*s' is not an IP address (host names are not resolved: give a "
+                    "numeric IPv4 or [IPv6] address)",
+                    (int)(host_len > 64 ? 64 : host_len), host);
+            }
+        }
+    }
+    return stream_malformed__(err, name, "'%.*s' is not a numeric IPv4 or [IPv6] address",
+                              (int)(host_len > 64 ? 64 : host_len), host);
 }
 
 /* Parses "HOST:PORT" (active) or "PORT[:HOST]" (passive) into 'a'. */
@@ -160,12 +204,14 @@ stream_inet_parse__(const char *name, const char *rest, bool passive,
     const char *host;
     size_t host_len;
     uint16_t port;
+    int error;
 
     if (passive) {
         const char *colon = strchr(rest, ':');
         size_t port_len = colon ? (size_t)(colon - rest) : strlen(rest);
-        if (stream_port_parse__(rest, port_len, true, &port)) {
-            return stream_malformed__(err, name, "port must be a number from 0 to 65535");
+        error = stream_port_parse__(name, rest, port_len, true, &port, err);
+        if (error) {
+            return error;
         }
         if (!colon) {
             struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
@@ -181,38 +227,38 @@ stream_inet_parse__(const char *name, const char *rest, bool passive,
     } else {
         const char *port_str;
         host = rest;
+        if (!rest[0]) {
+            return stream_malformed__(err, name, "missing IP:PORT");
+        }
         if (rest[0] == '[') {
             const char *close = strchr(rest, ']');
             if (!close) {
                 return stream_malformed__(err, name, "missing ']' after IPv6 address");
             }
             if (close[1] != ':') {
-                return stream_malformed__(err, name, "missing ':PORT' after address");
+                return stream_malformed__(err, name, "missing ':PORT' after the address");
             }
             host_len = (size_t)(close + 1 - rest);
             port_str = close + 2;
         } else {
             const char *colon = strchr(rest, ':');
             if (!colon) {
-                return stream_malformed__(err, name, "missing ':PORT' after address");
+                return stream_malformed__(err, name, "missing ':PORT' after the address");
             }
             if (strchr(colon + 1, ':')) {
                 return stream_malformed__(err, name,
-                                          "an IPv6 address must be written in brackets");
+                                          "more than one ':' (an IPv6 address must be "
+                                          "written in brackets, as [IPv6]:PORT)");
             }
             host_len = (size_t)(colon - rest);
             port_str = colon + 1;
         }
-        if (stream_port_parse__(port_str, strlen(port_str), false, &port)) {
-            return stream_malformed__(err, name, "port must be a number from 1 to 65535");
+        error = stream_port_parse__(name, port_str, strlen(port_str), false, &port, err);
+        if (error) {
+            return error;
         }
     }
-
-    if (stream_host_parse__(host, host_len, passive, port, a)) {
-        return stream_malformed__(err, name,
-                                  "host must be a numeric IPv4 or [IPv6] address");
-    }
-    return 0;
+    return stream_host_parse__(name, host, host_len, passive, port, a, err);
 }
 
 /* Parses 'name' as an active (unix:, tcp:, ssl:) or passive (punix:, ptcp:, pssl:)
@@ -229,38 +275,46 @@ stream_addr_parse__(const char *name, bool passive, struct stream_addr *a,
         {"tcp", STREAM_TCP},
         {"ssl", STREAM_SSL},
     };
+    const char *expected = passive ? "punix:, ptcp: or pssl:" : "unix:, tcp: or ssl:";
 
     if (!name) {
-        return stream_malformed__(err, "", "no remote given");
+        return ovnic_err_set(err, -EINVAL, "stream", "malformed remote",
+                             "no remote given");
+    }
+    if (!name[0]) {
+        return ovnic_err_set(err, -EINVAL, "stream", "malformed remote",
+                             "empty remote (expected %s)", expected);
     }
     const char *colon = strchr(name, ':');
     if (!colon) {
-        return stream_malformed__(err, name, "expected SCHEME:ADDRESS");
+        return stream_malformed__(err, name, "expected METHOD:ADDRESS, with METHOD %s",
+                                  expected);
     }
     const char *scheme = name;
     size_t scheme_len = (size_t)(colon - name);
-    if (passive) {
-        if (scheme_len < 1 || scheme[0] != 'p') {
-            return ovnic_err_set(err, -EAFNOSUPPORT, "stream", "unknown listener scheme",
-                                 "'%s': expected punix:, ptcp: or pssl:", name);
+    size_t i = ARRAY_SIZE(schemes);
+    if (!passive || (scheme_len >= 1 && scheme[0] == 'p')) {
+        if (passive) {
+            scheme++;
+            scheme_len--;
         }
-        scheme++;
-        scheme_len--;
-    }
-    size_t i;
-    for (i = 0; i < ARRAY_SIZE(schemes); i++) {
-        if (strlen(schemes[i].scheme) == scheme_len &&
-            !memcmp(schemes[i].scheme, scheme, scheme_len)) {
-            break;
+        for (i = 0; i < ARRAY_SIZE(schemes); i++) {
+            if (strlen(schemes[i].scheme) == scheme_len &&
+                !memcmp(schemes[i].scheme, scheme, scheme_len)) {
+                break;
+            }
         }
     }
     if (i == ARRAY_SIZE(schemes)) {
-        if (passive) {
-            return ovnic_err_set(err, -EAFNOSUPPORT, "stream", "unknown listener scheme",
-                                 "'%s': expected punix:, ptcp: or pssl:", name);
-        }
-        return ovnic_err_set(err, -EAFNOSUPPORT, "stream", "unknown remote scheme",
-                             "'%s': expected unix:, tcp: or ssl:", name);
+        size_t len = (size_t)(colon - name);
+        return ovnic_err_set(
+            err, -EAFNOSUPPORT, "stream",
+            passive ? "unknown listener method" : "unknown remote method",
+            "'%.*s%s': unknown method '%.*s' (expected %s)",
+            (int)(strlen(name) > STREAM_NAME_QUOTE_MAX ? STREAM_NAME_QUOTE_MAX
+                                                       : strlen(name)),
+            name, strlen(name) > STREAM_NAME_QUOTE_MAX ? "..." : "",
+            (int)(len > 16 ? 16 : len), name, expected);
     }
 
     memset(a, 0, sizeof *a);
@@ -271,12 +325,69 @@ stream_addr_parse__(const char *name, bool passive, struct stream_addr *a,
             return stream_malformed__(err, name, "empty socket path");
         }
         if (strlen(rest) >= PATH_MAX) {
-            return stream_malformed__(err, name, "socket path too long");
+            return stream_malformed__(err, name, "socket path longer than %d bytes",
+                                      PATH_MAX - 1);
         }
         a->path = rest;
         return 0;
     }
     return stream_inet_parse__(name, rest, passive, a, err);
+}
+
+int
+stream_remote_check(const char *remote, struct ovnic_err *err)
+{
+    struct stream_addr a;
+
+    return stream_addr_parse__(remote, false, &a, err);
+}
+
+int
+stream_remote_list_check(const char *remotes, bool *has_ssl, struct ovnic_err *err)
+{
+    bool ssl = false;
+    size_t n = 0;
+
+    if (!remotes) {
+        return ovnic_err_set(err, -EINVAL, "stream", "malformed remote",
+                             "no remote given");
+    }
+    for (const char *p = remotes;; n++) {
+        size_t len = strcspn(p, ",");
+        const char *start = p, *end = p + len;
+        char *item;
+        int error;
+
+        while (start < end && (*start == ' ' || *start == '\t')) {
+            start++;
+        }
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        if (end == start) {
+            return ovnic_err_set(err, -EINVAL, "stream", "malformed remote",
+                                 "empty remote at position %zu of the list", n + 1);
+        }
+        item = strndup(start, (size_t)(end - start));
+        if (!item) {
+            return ovnic_err_set(err, -ENOMEM, "stream", "out of memory", NULL);
+        }
+        error = stream_remote_check(item, err);
+        ssl |= !strncmp(item, "ssl:", 4);
+        free(item);
+        if (error) {
+            return error;
+        }
+        p += len;
+        if (!*p) {
+            break;
+        }
+        p++;
+    }
+    if (has_ssl) {
+        *has_ssl = ssl;
+    }
+    return 0;
 }
 
 /* Fills '*sun' and '*sun_len' to name 'path'.  A path too long for sun_path is

@@ -25,10 +25,27 @@ struct tls_config;
 /** Starts connecting to 'remote'.  'tls' is required for ssl: and ignored otherwise
  * (borrowed; copied as needed).  On success '*stream' is owned by the caller; free
  * with stream_close().  The connection may still be in progress: see
- * stream_connect().  Returns 0, -EINVAL on a malformed remote or missing TLS config,
- * -EAFNOSUPPORT on an unknown scheme, or a negative errno from socket()/connect(). */
+ * stream_connect().  Returns 0, -EINVAL on a malformed remote (see
+ * stream_remote_check()) or missing TLS config, -EAFNOSUPPORT on an unknown method, or a
+ * negative errno from socket()/connect(). */
 int stream_open(const char *remote, const struct tls_config *tls, struct stream **stream,
                 struct ovnic_err *err);
+
+/** Checks that 'remote' is an active remote that stream_open() accepts, without
+ * opening anything: "unix:PATH" (PATH not empty, shorter than PATH_MAX),
+ * "tcp:IP:PORT" or "ssl:IP:PORT", with IP a numeric IPv4 address or an IPv6 address
+ * in brackets ("tcp:[::1]:6641") and PORT 1..65535.  Host names are not resolved, so
+ * they are refused.  Returns 0, -EINVAL for a malformed remote, or -EAFNOSUPPORT for
+ * an unknown method; 'err' (may be NULL) then says what is wrong (missing port, port
+ * out of range, not an IP address, unknown method...) and quotes the remote. */
+int stream_remote_check(const char *remote, struct ovnic_err *err);
+
+/** Checks 'remotes', a comma-separated list of active remotes (spaces and tabs around
+ * each are ignored), each with stream_remote_check().  An empty list or an empty
+ * element ("a,,b", a trailing ',') is -EINVAL.  On success, sets '*has_ssl' (may be
+ * NULL) to whether one of them is ssl:.  Returns 0, -EINVAL, -EAFNOSUPPORT or
+ * -ENOMEM, with 'err' (may be NULL) naming the remote at fault. */
+int stream_remote_list_check(const char *remotes, bool *has_ssl, struct ovnic_err *err);
 
 /** Advances a connection in progress (TCP connect, TLS handshake).  Returns 0 once
  * connected, -EAGAIN while in progress (wait for stream_poll_events()), or a negative

@@ -499,6 +499,142 @@ test_malformed(void **state)
     assert_int_equal(stream_open(NULL, NULL, &s, NULL), -EINVAL);
 }
 
+/* stream_remote_check() accepts what stream_open() can open, and names what is wrong
+ * with the rest; stream_remote_list_check() does it for each remote of a list. */
+static void
+test_remote_check(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *remote;
+        int error;
+        const char *why; /* In the error's detail; NULL: accepted. */
+    } cases[] = {
+        {"unix:/run/ovn/ovnsb_db.sock", 0, NULL},
+        {"unix:relative.sock", 0, NULL},
+        {"tcp:127.0.0.1:6642", 0, NULL},
+        {"tcp:[::1]:6642", 0, NULL},
+        {"tcp:[fe80::1%lo]:6642", 0, NULL},
+        {"ssl:192.0.2.1:1", 0, NULL},
+        {"ssl:[2001:db8::1]:65535", 0, NULL},
+        {"tcp:1.2.3.4", -EINVAL, "missing ':PORT' after the address"},
+        {"tcp:[::1]", -EINVAL, "missing ':PORT' after the address"},
+        {"tcp:1.2.3.4:", -EINVAL, "missing port number after ':'"},
+        {"tcp:1.2.3.4:99999", -EINVAL, "port 99999 is out of range (1 to 65535)"},
+        {"tcp:1.2.3.4:65536", -EINVAL, "port 65536 is out of range (1 to 65535)"},
+        {"tcp:1.2.3.4:0", -EINVAL, "port 0 is out of range (1 to 65535)"},
+        {"tcp:1.2.3.4:123456789012345678901", -EINVAL, "is out of range"},
+        {"tcp:1.2.3.4:66x", -EINVAL, "port '66x' is not a number"},
+        {"tcp:1.2.3.4:-1", -EINVAL, "port '-1' is not a number"},
+        {"tcp:localhost:6642", -EINVAL,
+         "'localhost' is not an IP address (host names are not resolved"},
+        {"ssl:ovn-sb.example.com:6642", -EINVAL, "'ovn-sb.example.com' is not an IP"},
+        {"tcp:1.2.3:6642", -EINVAL, "'1.2.3' is not a numeric IPv4 or [IPv6] address"},
+        {"tcp:[1.2.3.4]:6642", -EINVAL, "'[1.2.3.4]' is not a numeric IPv4"},
+        {"tcp:::1:6642", -EINVAL, "an IPv6 address must be written in brackets"},
+        {"tcp:[::1:6642", -EINVAL, "missing ']' after IPv6 address"},
+        {"tcp::6642", -EINVAL, "missing address"},
+        {"tcp:", -EINVAL, "missing IP:PORT"},
+        {"unix:", -EINVAL, "empty socket path"},
+        {"", -EINVAL, "empty remote"},
+        {"1.2.3.4:6642", -EAFNOSUPPORT, "unknown method '1.2.3.4'"},
+        {"localhost", -EINVAL, "expected METHOD:ADDRESS"},
+        {"udp:1.2.3.4:6642", -EAFNOSUPPORT,
+         "unknown method 'udp' (expected unix:, tcp: or ssl:)"},
+        {"ptcp:6642", -EAFNOSUPPORT, "unknown method 'ptcp'"},
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct ovnic_err err = {0};
+        int error = stream_remote_check(cases[i].remote, &err);
+        char buf[512];
+
+        print_message("  %-32s -> %s\n", cases[i].remote,
+                      error ? ovnic_err_format(&err, buf, sizeof buf) : "ok");
+        assert_int_equal(error, cases[i].error);
+        assert_int_equal(err.code, cases[i].error);
+        if (cases[i].why) {
+            if (!strstr(err.detail, cases[i].why)) {
+                fail_msg("%s: detail '%s' lacks '%s'", cases[i].remote, err.detail,
+                         cases[i].why);
+            }
+            if (cases[i].remote[0]) {
+                assert_non_null(strstr(err.detail, cases[i].remote));
+            }
+        }
+
+        /* The checker and stream_open() agree (ssl: opens only with TLS). */
+        struct stream *s = NULL;
+        struct ovnic_err open_err = {0};
+        int open_error = stream_open(cases[i].remote, NULL, &s, &open_err);
+        if (!error && !strncmp(cases[i].remote, "ssl:", 4)) {
+            assert_int_equal(open_error, -EINVAL);
+            assert_string_equal(open_err.message, "TLS configuration required");
+        } else if (error) {
+            assert_int_equal(open_error, error);
+            assert_string_equal(open_err.detail, err.detail);
+        } else {
+            /* Accepted: it opens, or fails at the socket level, never as malformed. */
+            assert_true(!open_error || open_err.message != err.message);
+            assert_false(open_error == -EINVAL || open_error == -EAFNOSUPPORT);
+        }
+        stream_close(s);
+    }
+
+    /* A long remote is quoted cut, so that the reason still fits. */
+    char long_remote[400];
+    snprintf(long_remote, sizeof long_remote, "tcp:%0300d", 1);
+    struct ovnic_err err = {0};
+    assert_int_equal(stream_remote_check(long_remote, &err), -EINVAL);
+    assert_non_null(strstr(err.detail, "...': missing ':PORT' after the address"));
+    assert_int_equal(stream_remote_check(NULL, NULL), -EINVAL);
+}
+
+static void
+test_remote_list_check(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *remotes;
+        int error;
+        bool ssl;
+        const char *why;
+    } cases[] = {
+        {"tcp:127.0.0.1:6642", 0, false, NULL},
+        {"tcp:127.0.0.1:6642,tcp:127.0.0.2:6642,unix:/x", 0, false, NULL},
+        {" tcp:127.0.0.1:6642 ,\tssl:127.0.0.2:6642 ", 0, true, NULL},
+        {"ssl:[::1]:6642", 0, true, NULL},
+        {"unix:/tmp/ssl:x", 0, false, NULL},
+        {"", -EINVAL, false, "empty remote at position 1 of the list"},
+        {" ", -EINVAL, false, "empty remote at position 1 of the list"},
+        {"tcp:1.2.3.4:1,,tcp:1.2.3.5:1", -EINVAL, false,
+         "empty remote at position 2 of the list"},
+        {"tcp:1.2.3.4:1,", -EINVAL, false, "empty remote at position 2 of the list"},
+        {"tcp:1.2.3.4:1,tcp:1.2.3.5", -EINVAL, false,
+         "'tcp:1.2.3.5': missing ':PORT' after the address"},
+        {"ssl:1.2.3.4:1,tcp:localhost:6642", -EINVAL, false,
+         "'tcp:localhost:6642': 'localhost' is not an IP address"},
+        {"tcp:1.2.3.4:1, udp:1.2.3.4:1", -EAFNOSUPPORT, false, "unknown method 'udp'"},
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct ovnic_err err = {0};
+        bool ssl = !cases[i].ssl;
+        int error = stream_remote_list_check(cases[i].remotes, &ssl, &err);
+
+        print_message("  %-48s -> %s\n", cases[i].remotes, error ? err.detail : "ok");
+        assert_int_equal(error, cases[i].error);
+        if (!error) {
+            assert_int_equal(ssl, cases[i].ssl);
+        } else if (!strstr(err.detail, cases[i].why)) {
+            fail_msg("'%s': detail '%s' lacks '%s'", cases[i].remotes, err.detail,
+                     cases[i].why);
+        }
+    }
+    assert_int_equal(stream_remote_list_check(NULL, NULL, NULL), -EINVAL);
+    assert_int_equal(stream_remote_list_check("tcp:1.2.3.4:5", NULL, NULL), 0);
+}
+
 static void
 test_ports(void **state)
 {
@@ -625,6 +761,7 @@ main(void)
         cmocka_unit_test(test_unix_echo),      cmocka_unit_test(test_tcp_echo),
         cmocka_unit_test(test_tcp6_echo),      cmocka_unit_test(test_ssl_echo),
         cmocka_unit_test(test_refused),        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_remote_check),   cmocka_unit_test(test_remote_list_check),
         cmocka_unit_test(test_ports),          cmocka_unit_test(test_epipe),
         cmocka_unit_test(test_unix_long_path), cmocka_unit_test(test_unix_stale),
     };

@@ -13,6 +13,7 @@
 #include "ovnicctl.h"
 #include "shared/util/err.h"
 #include "shared/util/poll.h"
+#include "shared/util/stream.h"
 #include "shared/util/util.h"
 #include "sig.h"
 
@@ -68,58 +69,22 @@ options_build(const struct ovnicctl_db_opts *opts, struct option *options)
     options[n] = (struct option){NULL, 0, NULL, 0};
 }
 
-/* Checks one remote of a comma-separated list; sets '*ssl' for ssl: ones. */
-static bool
-remote_is_valid(const char *item, size_t len, bool *ssl)
-{
-    char buf[1024];
-    const char *colon;
-    long port;
-
-    if (len >= sizeof buf) {
-        return false;
-    }
-    memcpy(buf, item, len);
-    buf[len] = '\0';
-    if (!strncmp(buf, "unix:", 5)) {
-        return buf[5] != '\0';
-    }
-    if (strncmp(buf, "tcp:", 4) && strncmp(buf, "ssl:", 4)) {
-        return false;
-    }
-    *ssl |= buf[0] == 's';
-    colon = strrchr(buf + 4, ':');
-    if (!colon || colon == buf + 4 || !colon[1] ||
-        strspn(colon + 1, "0123456789") != strlen(colon + 1)) {
-        return false;
-    }
-    port = strtol(colon + 1, NULL, 10);
-    return port >= 1 && port <= 65535;
-}
-
 /* Checks the option values once every option is known. */
 static int
 opts_check(const struct ovnicctl_db_opts *opts)
 {
-    const char *p = opts->db;
+    struct ovnic_err err = {0};
     bool ssl = false;
 
-    if (!p) {
+    if (!opts->db) {
         return ovnicctl_usage_error(opts->path, "--db=REMOTE is required");
     }
-    for (;;) {
-        size_t len = strcspn(p, ",");
-
-        if (!remote_is_valid(p, len, &ssl)) {
-            return ovnicctl_usage_error(opts->path,
-                                        "bad remote '%.*s' (use unix:PATH, tcp:IP:PORT"
-                                        " or ssl:IP:PORT)",
-                                        (int)len, p);
-        }
-        if (!p[len]) {
-            break;
-        }
-        p += len + 1;
+    if (stream_remote_list_check(opts->db, &ssl, &err)) {
+        return ovnicctl_usage_error(opts->path,
+                                    "--db: %s%s%s (use unix:PATH, tcp:IP:PORT or "
+                                    "ssl:IP:PORT, comma-separated)",
+                                    err.message ? err.message : "bad remote",
+                                    err.detail[0] ? " " : "", err.detail);
     }
     if (ssl && (!opts->tls.ca_file || !opts->tls.cert_file || !opts->tls.key_file)) {
         return ovnicctl_usage_error(opts->path,
