@@ -260,8 +260,8 @@ build_nd(enum action_type type, const uint8_t *pkt, const struct frame *f, uint8
 }
 
 static int
-build_icmp4(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f, uint8_t *out,
-            size_t size, size_t *out_len, struct ovnic_err *err)
+build_icmp4(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
+            uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err)
 {
     size_t l2 = f->lay.l3 - f->lay.l2;
     if (!f->ipv4) {
@@ -284,7 +284,7 @@ build_icmp4(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
                (const uint8_t *)&f->key.f.ip4_dst);
     uint8_t *l4 = l3 + IP4_LEN;
     memset(l4, 0, ICMP_LEN);
-    l4[0] = 3; /* Destination unreachable, */
+    l4[0] = 3;    /* Destination unreachable, */
     l4[1] = code; /* 1: host unreachable, 3: port unreachable. */
     memcpy(l4 + ICMP_LEN, pkt + f->lay.l3, quote);
     put16(l4 + 2, ctrl_csum(l4, ICMP_LEN + quote, 0));
@@ -293,8 +293,8 @@ build_icmp4(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
 }
 
 static int
-build_icmp6(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f, uint8_t *out,
-            size_t size, size_t *out_len, struct ovnic_err *err)
+build_icmp6(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
+            uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err)
 {
     size_t l2 = f->lay.l3 - f->lay.l2;
     if (!f->ipv6) {
@@ -314,7 +314,7 @@ build_icmp6(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
     ip6_header(l3, l4_len, 58, f->key.f.ip6_src, f->key.f.ip6_dst);
     uint8_t *l4 = l3 + IP6_LEN;
     memset(l4, 0, ICMP_LEN);
-    l4[0] = 1; /* Destination unreachable, */
+    l4[0] = 1;    /* Destination unreachable, */
     l4[1] = code; /* 1: administratively prohibited, 4: port unreachable. */
     memcpy(l4 + ICMP_LEN, pkt + f->lay.l3, quote);
     icmp6_finish(l3, l4_len);
@@ -463,10 +463,12 @@ ctrl_packet_build(enum action_type type, const uint8_t *pkt, size_t len, uint8_t
         return build_nd(type, pkt, &f, out, size, out_len, err);
     case ACTION_ICMP4:
     case ACTION_ICMP4_ERROR:
-        return build_icmp4(type == ACTION_ICMP4_ERROR, 1, pkt, &f, out, size, out_len, err);
+        return build_icmp4(type == ACTION_ICMP4_ERROR, 1, pkt, &f, out, size, out_len,
+                           err);
     case ACTION_ICMP6:
     case ACTION_ICMP6_ERROR:
-        return build_icmp6(type == ACTION_ICMP6_ERROR, 1, pkt, &f, out, size, out_len, err);
+        return build_icmp6(type == ACTION_ICMP6_ERROR, 1, pkt, &f, out, size, out_len,
+                           err);
     case ACTION_TCP_RESET:
         return build_tcp_reset(pkt, &f, out, size, out_len, err);
     case ACTION_REJECT:

@@ -757,9 +757,9 @@ test_ctrl_sctp_abort(void **state OVNIC_UNUSED)
     in[14 + 3] = 20 + 12 + 6;
     in[14 + 10] = in[14 + 11] = 0;
     in_len = 14 + 20 + 12 + 6;
-    assert_int_equal(ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out,
-                                       &out_len, &err),
-                     -EINVAL);
+    assert_int_equal(
+        ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out, &out_len, &err),
+        -EINVAL);
 }
 
 /* reject { } on UDP: ICMP port unreachable, back to the sender. */
