@@ -527,6 +527,7 @@ struct branch {
     uint8_t *pkt; /* The bytes r.changes apply to, or NULL.  Owned. */
     size_t len;
     bool from_ctrl;
+    char built_by[PIPELINE_BUILT_BY_MAX]; /* See struct pipeline_output. */
     unsigned int crossings;
     unsigned int depth;
 };
@@ -731,6 +732,7 @@ add_drop(struct walk *w, struct branch *b, enum action_pipeline pl, int table, i
     d->reason = reason;
     d->error = error;
     d->from_controller = b->from_ctrl;
+    memcpy(d->built_by, b->built_by, sizeof d->built_by);
     trace_add(w, b, PIPELINE_TRACE_DROP, pl, table, "drop: %s", reason);
 }
 
@@ -815,6 +817,7 @@ add_output(struct walk *w, struct branch *b, enum pipeline_output_type type,
     o->port = strdup(name);
     o->key = b->key;
     o->from_controller = b->from_ctrl;
+    memcpy(o->built_by, b->built_by, sizeof o->built_by);
     o->vlan = -1;
     int error;
     o->packet = branch_bytes(w, b, SIZE_MAX, 0, &o->len, &error);
@@ -1338,6 +1341,8 @@ run_packet_builder(struct walk *w, struct branch *b, const struct exec_ctrl *c,
     }
     nb->dp = b->dp;
     nb->from_ctrl = true;
+    snprintf(nb->built_by, sizeof nb->built_by, "%s%s%s", b->built_by,
+             b->built_by[0] ? "/" : "", action_type_name(c->type));
     nb->crossings = b->crossings;
     nb->depth = b->depth + 1;
     exec_result_init(&nb->r, NULL);
@@ -2437,7 +2442,8 @@ pipeline_result_to_json(const struct pipeline_result *r)
              jset(j, "port", json_string(o->port ? o->port : "")) &&
              jset(j, "port_key", json_integer(o->port_key)) &&
              jset(j, "key", key_json(&o->key, NULL)) &&
-             jset(j, "from_controller", json_boolean(o->from_controller));
+             jset(j, "from_controller", json_boolean(o->from_controller)) &&
+             jset(j, "built_by", json_string(o->built_by));
         if (ok && o->packet) {
             ok = jset(j, "packet", hex_json(o->packet, o->len));
         }
@@ -2461,7 +2467,8 @@ pipeline_result_to_json(const struct pipeline_result *r)
              jset(j, "pipeline", json_string(pipeline_name(d->pipeline))) &&
              jset(j, "table", json_integer(d->table)) &&
              jset(j, "reason", json_string(d->reason ? d->reason : "")) &&
-             jset(j, "from_controller", json_boolean(d->from_controller));
+             jset(j, "from_controller", json_boolean(d->from_controller)) &&
+             jset(j, "built_by", json_string(d->built_by));
     }
     for (size_t i = 0; ok && i < r->n_ctrls; i++) {
         const struct pipeline_ctrl *c = &r->ctrls[i];
