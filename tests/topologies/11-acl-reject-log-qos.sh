@@ -11,7 +11,7 @@ nbctl --wait=sb \
     -- lsp-add acl-net acl-vm1 \
     -- lsp-set-addresses acl-vm1 "0a:00:00:11:00:11 10.11.0.11 fd00:11::11" \
     -- lsp-add acl-net acl-vm2 \
-    -- lsp-set-addresses acl-vm2 "0a:00:00:11:00:12 10.11.0.12" \
+    -- lsp-set-addresses acl-vm2 "0a:00:00:11:00:12 10.11.0.12 fd00:11::12" \
     -- lsp-add acl-net acl-ln \
     -- lsp-set-type acl-ln localnet \
     -- lsp-set-addresses acl-ln unknown \
