@@ -189,6 +189,15 @@ test_reject(void **state OVNIC_UNUSED)
             free(oracle);
             json_decref(json);
             free(out);
+
+            /* --minimal: the answer's delivery nested in the reject block. */
+            snprintf(args, sizeof args, "--db='%s' --minimal acl-net '%s'", sb, flow);
+            assert_int_equal(ovnicctl_trace(&out, args), 0);
+            char nested[128];
+            snprintf(nested, sizeof nested, "\n    output(\"%s\");\n};\n", cases[i].from);
+            assert_non_null(strstr(out, "\nreject {\n"));
+            assert_non_null(strstr(out, nested));
+            free(out);
             n++;
         }
     }
