@@ -260,8 +260,8 @@ build_nd(enum action_type type, const uint8_t *pkt, const struct frame *f, uint8
 }
 
 static int
-build_icmp4(bool error, const uint8_t *pkt, const struct frame *f, uint8_t *out,
-            size_t size, size_t *out_len, struct ovnic_err *err)
+build_icmp4(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
+            uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err)
 {
     size_t l2 = f->lay.l3 - f->lay.l2;
     if (!f->ipv4) {
@@ -284,8 +284,8 @@ build_icmp4(bool error, const uint8_t *pkt, const struct frame *f, uint8_t *out,
                (const uint8_t *)&f->key.f.ip4_dst);
     uint8_t *l4 = l3 + IP4_LEN;
     memset(l4, 0, ICMP_LEN);
-    l4[0] = 3; /* Destination unreachable, */
-    l4[1] = 1; /* host unreachable. */
+    l4[0] = 3;    /* Destination unreachable, */
+    l4[1] = code; /* 1: host unreachable, 3: port unreachable. */
     memcpy(l4 + ICMP_LEN, pkt + f->lay.l3, quote);
     put16(l4 + 2, ctrl_csum(l4, ICMP_LEN + quote, 0));
     *out_len = l2 + total;
@@ -293,8 +293,8 @@ build_icmp4(bool error, const uint8_t *pkt, const struct frame *f, uint8_t *out,
 }
 
 static int
-build_icmp6(bool error, const uint8_t *pkt, const struct frame *f, uint8_t *out,
-            size_t size, size_t *out_len, struct ovnic_err *err)
+build_icmp6(bool error, uint8_t code, const uint8_t *pkt, const struct frame *f,
+            uint8_t *out, size_t size, size_t *out_len, struct ovnic_err *err)
 {
     size_t l2 = f->lay.l3 - f->lay.l2;
     if (!f->ipv6) {
@@ -314,8 +314,8 @@ build_icmp6(bool error, const uint8_t *pkt, const struct frame *f, uint8_t *out,
     ip6_header(l3, l4_len, 58, f->key.f.ip6_src, f->key.f.ip6_dst);
     uint8_t *l4 = l3 + IP6_LEN;
     memset(l4, 0, ICMP_LEN);
-    l4[0] = 1; /* Destination unreachable, */
-    l4[1] = 1; /* administratively prohibited. */
+    l4[0] = 1;    /* Destination unreachable, */
+    l4[1] = code; /* 1: administratively prohibited, 4: port unreachable. */
     memcpy(l4 + ICMP_LEN, pkt + f->lay.l3, quote);
     icmp6_finish(l3, l4_len);
     *out_len = l2 + IP6_LEN + l4_len;
@@ -366,6 +366,84 @@ build_tcp_reset(const uint8_t *pkt, const struct frame *f, uint8_t *out, size_t 
     return 0;
 }
 
+/* CRC32c (Castagnoli, reflected), as SCTP's checksum uses it (RFC 4960, appendix B). */
+static uint32_t
+crc32c(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffff;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) {
+            crc = (crc >> 1) ^ (0x82f63b78 & (0u - (crc & 1)));
+        }
+    }
+    return ~crc;
+}
+
+#define SCTP_LEN 12
+#define SCTP_CHUNK_LEN 4
+
+/* An SCTP ABORT for the packet: ports swapped, the verification tag as RFC 4960
+ * section 8.4 says (the initiate tag of an INIT sent with tag 0, with the T bit clear;
+ * else the packet's own tag, reflected, T bit set). */
+static int
+build_sctp_abort(const uint8_t *pkt, const struct frame *f, uint8_t *out, size_t size,
+                 size_t *out_len, struct ovnic_err *err)
+{
+    size_t l2 = f->lay.l3 - f->lay.l2;
+    size_t l3_len = f->ipv6 ? IP6_LEN : IP4_LEN;
+    size_t l4_len = SCTP_LEN + SCTP_CHUNK_LEN;
+    if ((!f->ipv4 && !f->ipv6) || f->key.f.ip_proto != 132 ||
+        f->lay.l4 == PACKET_OFS_NONE) {
+        return ERR(err, -EINVAL, "sctp_abort needs an SCTP packet", NULL);
+    }
+    const uint8_t *in = pkt + f->lay.l4;
+    if (f->lay.end < f->lay.l4 + SCTP_LEN + SCTP_CHUNK_LEN) {
+        return ERR(err, -EINVAL, "sctp_abort needs an SCTP packet with a chunk", NULL);
+    }
+    uint8_t chunk = in[SCTP_LEN];
+    if (chunk == 6) {
+        return ERR(err, -EINVAL, "sctp_abort does not answer an SCTP ABORT", NULL);
+    }
+    uint32_t vtag = get32(in + 4);
+    bool reflected = true;
+    if (chunk == 1 && !vtag) { /* INIT with tag 0: answer with its initiate tag. */
+        if (f->lay.end < f->lay.l4 + SCTP_LEN + SCTP_CHUNK_LEN + 4) {
+            return ERR(err, -EINVAL, "incomplete SCTP INIT chunk", NULL);
+        }
+        vtag = get32(in + SCTP_LEN + SCTP_CHUNK_LEN);
+        reflected = false;
+    }
+    if (size < l2 + l3_len + l4_len) {
+        return -ENOSPC;
+    }
+
+    copy_l2(pkt, f, out, f->ipv6 ? 0x86dd : 0x0800);
+    uint8_t *l3 = out + l2;
+    if (f->ipv6) {
+        ip6_header(l3, l4_len, 132, f->key.f.ip6_src, f->key.f.ip6_dst);
+    } else {
+        ip4_header(l3, IP4_LEN + l4_len, 132, (const uint8_t *)&f->key.f.ip4_src,
+                   (const uint8_t *)&f->key.f.ip4_dst);
+    }
+    uint8_t *sh = l3 + l3_len;
+    memset(sh, 0, l4_len);
+    memcpy(sh, in + 2, 2); /* Ports swapped. */
+    memcpy(sh + 2, in, 2);
+    put32(sh + 4, vtag);
+    sh[SCTP_LEN] = 6; /* ABORT */
+    sh[SCTP_LEN + 1] = reflected ? 0x01 : 0x00;
+    put16(sh + SCTP_LEN + 2, SCTP_CHUNK_LEN);
+    uint32_t crc = crc32c(sh, l4_len);
+    /* The checksum goes on the wire least significant byte first. */
+    sh[8] = (uint8_t)crc;
+    sh[9] = (uint8_t)(crc >> 8);
+    sh[10] = (uint8_t)(crc >> 16);
+    sh[11] = (uint8_t)(crc >> 24);
+    *out_len = l2 + l3_len + l4_len;
+    return 0;
+}
+
 int
 ctrl_packet_build(enum action_type type, const uint8_t *pkt, size_t len, uint8_t *out,
                   size_t size, size_t *out_len, struct ovnic_err *err)
@@ -385,21 +463,26 @@ ctrl_packet_build(enum action_type type, const uint8_t *pkt, size_t len, uint8_t
         return build_nd(type, pkt, &f, out, size, out_len, err);
     case ACTION_ICMP4:
     case ACTION_ICMP4_ERROR:
-        return build_icmp4(type == ACTION_ICMP4_ERROR, pkt, &f, out, size, out_len, err);
+        return build_icmp4(type == ACTION_ICMP4_ERROR, 1, pkt, &f, out, size, out_len,
+                           err);
     case ACTION_ICMP6:
     case ACTION_ICMP6_ERROR:
-        return build_icmp6(type == ACTION_ICMP6_ERROR, pkt, &f, out, size, out_len, err);
+        return build_icmp6(type == ACTION_ICMP6_ERROR, 1, pkt, &f, out, size, out_len,
+                           err);
     case ACTION_TCP_RESET:
         return build_tcp_reset(pkt, &f, out, size, out_len, err);
     case ACTION_REJECT:
         if ((f.ipv4 || f.ipv6) && f.key.f.ip_proto == 6) {
             error = build_tcp_reset(pkt, &f, out, size, out_len, err);
         } else if ((f.ipv4 || f.ipv6) && f.key.f.ip_proto == 132) {
-            return ERR(err, -EOPNOTSUPP, "not supported: reject of SCTP", NULL);
+            error = build_sctp_abort(pkt, &f, out, size, out_len, err);
         } else if (f.ipv4) {
-            error = build_icmp4(true, pkt, &f, out, size, out_len, err);
+            /* UDP: port unreachable, as a closed port would answer. */
+            error = build_icmp4(true, f.key.f.ip_proto == 17 ? 3 : 1, pkt, &f, out, size,
+                                out_len, err);
         } else if (f.ipv6) {
-            error = build_icmp6(true, pkt, &f, out, size, out_len, err);
+            error = build_icmp6(true, f.key.f.ip_proto == 17 ? 4 : 1, pkt, &f, out, size,
+                                out_len, err);
         } else {
             return ERR(err, -EINVAL, "reject needs an IP packet", NULL);
         }
@@ -419,7 +502,7 @@ ctrl_packet_build(enum action_type type, const uint8_t *pkt, size_t len, uint8_t
         }
         return error;
     case ACTION_SCTP_ABORT:
-        return ERR(err, -EOPNOTSUPP, "not supported: sctp_abort", NULL);
+        return build_sctp_abort(pkt, &f, out, size, out_len, err);
     default:
         return ERR(err, -EINVAL, "not a packet-building action", "%s",
                    action_type_name(type));

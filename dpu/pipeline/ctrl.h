@@ -42,12 +42,13 @@
 
 /** Builds the base packet of nested action 'type' (ACTION_ARP, ACTION_ND_NS,
  * ACTION_ND_NA, ACTION_ND_NA_ROUTER, ACTION_ICMP4, ACTION_ICMP4_ERROR, ACTION_ICMP6,
- * ACTION_ICMP6_ERROR, ACTION_TCP_RESET, ACTION_REJECT) from the Ethernet frame
+ * ACTION_ICMP6_ERROR, ACTION_TCP_RESET, ACTION_SCTP_ABORT, ACTION_REJECT) from the
+ * Ethernet frame
  * [pkt, pkt + len) into 'out' ('size' bytes), storing its length in '*out_len'.
  *
  * Errors: -EINVAL (the frame is malformed or not of the kind the action needs, e.g.
- * arp { } on a non-IPv4 frame), -EOPNOTSUPP (sctp_abort, reject on SCTP), -ENOSPC
- * ('out' too small).  'err' (may be NULL) says which. */
+ * arp { } on a non-IPv4 frame, sctp_abort on an SCTP ABORT), -ENOSPC ('out' too
+ * small).  'err' (may be NULL) says which. */
 int ctrl_packet_build(enum action_type type, const uint8_t *pkt, size_t len, uint8_t *out,
                       size_t size, size_t *out_len, struct ovnic_err *err);
 

@@ -527,6 +527,7 @@ struct branch {
     uint8_t *pkt; /* The bytes r.changes apply to, or NULL.  Owned. */
     size_t len;
     bool from_ctrl;
+    char built_by[PIPELINE_BUILT_BY_MAX]; /* See struct pipeline_output. */
     unsigned int crossings;
     unsigned int depth;
 };
@@ -731,6 +732,7 @@ add_drop(struct walk *w, struct branch *b, enum action_pipeline pl, int table, i
     d->reason = reason;
     d->error = error;
     d->from_controller = b->from_ctrl;
+    memcpy(d->built_by, b->built_by, sizeof d->built_by);
     trace_add(w, b, PIPELINE_TRACE_DROP, pl, table, "drop: %s", reason);
 }
 
@@ -815,6 +817,7 @@ add_output(struct walk *w, struct branch *b, enum pipeline_output_type type,
     o->port = strdup(name);
     o->key = b->key;
     o->from_controller = b->from_ctrl;
+    memcpy(o->built_by, b->built_by, sizeof o->built_by);
     o->vlan = -1;
     int error;
     o->packet = branch_bytes(w, b, SIZE_MAX, 0, &o->len, &error);
@@ -1164,10 +1167,33 @@ synth_key(enum action_type type, const struct pkey *in, struct pkey *k)
     struct pkey_fields *f = &k->f;
     const struct pkey_fields *o = &in->f;
     bool ip6 = o->eth_type == htons(0x86dd);
-    if (type == ACTION_REJECT) {
-        type = o->ip_proto == 6 ? ACTION_TCP_RESET : ip6 ? ACTION_ICMP6 : ACTION_ICMP4;
+    bool reject = type == ACTION_REJECT;
+    bool udp = o->ip_proto == 17;
+    if (reject) {
+        type = o->ip_proto == 6     ? ACTION_TCP_RESET
+               : o->ip_proto == 132 ? ACTION_SCTP_ABORT
+               : ip6                ? ACTION_ICMP6
+                                    : ACTION_ICMP4;
+        /* reject swaps the Ethernet and IP addresses itself: its answer goes back to
+         * the sender. */
+        memcpy(f->eth_src, o->eth_dst, 6);
+        memcpy(f->eth_dst, o->eth_src, 6);
+        if (ip6) {
+            memcpy(f->ip6_src, o->ip6_dst, 16);
+            memcpy(f->ip6_dst, o->ip6_src, 16);
+        } else {
+            f->ip4_src = o->ip4_dst;
+            f->ip4_dst = o->ip4_src;
+        }
     }
     memset(&f->tcp_src, 0, sizeof *f - offsetof(struct pkey_fields, tcp_src));
+    if (type != ACTION_ARP) {
+        /* A fresh IP header: no traffic class, no flow label, not a fragment. */
+        f->ip_dscp = 0;
+        f->ip_ecn = 0;
+        f->ip6_label = 0;
+        f->ip_frag = 0;
+    }
     switch (type) {
     case ACTION_ARP:
         memset(&f->ip4_src, 0,
@@ -1213,21 +1239,29 @@ synth_key(enum action_type type, const struct pkey *in, struct pkey *k)
         f->ip_proto = 1;
         f->ip_ttl = 255;
         f->icmp4_type = 3;
-        f->icmp4_code = 1;
+        f->icmp4_code = reject && udp ? 3 : 1;
         return 0;
     case ACTION_ICMP6:
     case ACTION_ICMP6_ERROR:
         f->ip_proto = 58;
         f->ip_ttl = 255;
         f->icmp6_type = 1;
-        f->icmp6_code = 1;
+        f->icmp6_code = reject && udp ? 4 : 1;
         return 0;
     case ACTION_TCP_RESET:
+        /* As ctrl_packet_build(): ports swapped; RST to a segment with ACK, else
+         * RST+ACK. */
         f->ip_proto = 6;
         f->ip_ttl = 255;
-        f->tcp_src = o->tcp_src;
-        f->tcp_dst = o->tcp_dst;
-        f->tcp_flags = htons(0x004);
+        f->tcp_src = o->tcp_dst;
+        f->tcp_dst = o->tcp_src;
+        f->tcp_flags = htons(o->tcp_flags & htons(0x010) ? 0x004 : 0x014);
+        return 0;
+    case ACTION_SCTP_ABORT:
+        f->ip_proto = 132;
+        f->ip_ttl = 255;
+        f->sctp_src = o->sctp_dst;
+        f->sctp_dst = o->sctp_src;
         return 0;
     default:
         return -EOPNOTSUPP;
@@ -1307,6 +1341,8 @@ run_packet_builder(struct walk *w, struct branch *b, const struct exec_ctrl *c,
     }
     nb->dp = b->dp;
     nb->from_ctrl = true;
+    snprintf(nb->built_by, sizeof nb->built_by, "%s%s%s", b->built_by,
+             b->built_by[0] ? "/" : "", action_type_name(c->type));
     nb->crossings = b->crossings;
     nb->depth = b->depth + 1;
     exec_result_init(&nb->r, NULL);
@@ -2406,7 +2442,8 @@ pipeline_result_to_json(const struct pipeline_result *r)
              jset(j, "port", json_string(o->port ? o->port : "")) &&
              jset(j, "port_key", json_integer(o->port_key)) &&
              jset(j, "key", key_json(&o->key, NULL)) &&
-             jset(j, "from_controller", json_boolean(o->from_controller));
+             jset(j, "from_controller", json_boolean(o->from_controller)) &&
+             jset(j, "built_by", json_string(o->built_by));
         if (ok && o->packet) {
             ok = jset(j, "packet", hex_json(o->packet, o->len));
         }
@@ -2430,7 +2467,8 @@ pipeline_result_to_json(const struct pipeline_result *r)
              jset(j, "pipeline", json_string(pipeline_name(d->pipeline))) &&
              jset(j, "table", json_integer(d->table)) &&
              jset(j, "reason", json_string(d->reason ? d->reason : "")) &&
-             jset(j, "from_controller", json_boolean(d->from_controller));
+             jset(j, "from_controller", json_boolean(d->from_controller)) &&
+             jset(j, "built_by", json_string(d->built_by));
     }
     for (size_t i = 0; ok && i < r->n_ctrls; i++) {
         const struct pipeline_ctrl *c = &r->ctrls[i];

@@ -266,6 +266,9 @@ enum pipeline_output_type {
     PIPELINE_OUT_LOGICAL,  /* Trace mode: out of the logical network through 'port'. */
 };
 
+/* Room for pipeline_output.built_by: a few nested action names. */
+#define PIPELINE_BUILT_BY_MAX 64
+
 /** One copy of the packet leaving the pipeline. */
 struct pipeline_output {
     enum pipeline_output_type type;
@@ -277,6 +280,9 @@ struct pipeline_output {
                         * for TUNNEL), or NULL if the input had no bytes.  Owned. */
     size_t len;
     bool from_controller; /* Built by a controller action (not in the megaflow). */
+    char built_by[PIPELINE_BUILT_BY_MAX]; /* The packet-building controller actions
+                                           * that made it, outermost first, joined by
+                                           * '/' ("reject", "arp/icmp4"); "" if none. */
 
     /* TUNNEL. */
     char *chassis;            /* Destination chassis name.  Owned. */
@@ -298,6 +304,7 @@ struct pipeline_drop {
     char *reason;         /* "no flow matched", "loopback", "drop action", ...  Owned. */
     int error;            /* Negative errno when an action failed, else 0. */
     bool from_controller; /* A controller-built packet. */
+    char built_by[PIPELINE_BUILT_BY_MAX]; /* As in struct pipeline_output. */
 };
 
 /** One controller action met during the walk. */
@@ -379,17 +386,16 @@ char *pipeline_megaflow_format(const struct pipeline_result *result);
  *   {"error": "...",                                   (only if refused)
  *    "outputs": [{"type": "local"|"tunnel"|"localnet"|"logical", "datapath": N,
  *                 "port": "...", "port_key": N, "key": "pkey_format() text",
- *                 "packet": "hex", "from_controller": B, "chassis": "...",
- *                 "encap_ip": "...", "tun_id": N, "tun_ovn_inport": N,
- *                 "tun_ovn_outport": N, "network": "...", "vlan": N}],
- *    "drops": [{"datapath": N, "pipeline": "ingress"|"egress", "table": N,
- *               "reason": "...", "from_controller": B}],
- *    "controller": [{"action": "...", "datapath": N, "text": "...", "packet": "hex"}],
- *    "megaflow": {"match": "...", "actions": "...", "cacheable": B},
- *    "trace": [{"type": "...", "depth": N, "datapath": N, "dp": "...",
- *               "pipeline": "...", "table": N, "priority": N, "stage": "...",
- *               "uuid": "...", "match": "...", "actions": "...", "text": "..."}]}
- * Members that do not apply are left out.  Caller owns; NULL on allocation failure. */
+ *                 "packet": "hex", "from_controller": B, "built_by": "...", "chassis":
+ * "...", "encap_ip": "...", "tun_id": N, "tun_ovn_inport": N, "tun_ovn_outport": N,
+ * "network": "...", "vlan": N}], "drops": [{"datapath": N, "pipeline":
+ * "ingress"|"egress", "table": N, "reason": "...", "from_controller": B, "built_by":
+ * "..."}], "controller": [{"action": "...", "datapath": N, "text": "...", "packet":
+ * "hex"}], "megaflow": {"match": "...", "actions": "...", "cacheable": B}, "trace":
+ * [{"type": "...", "depth": N, "datapath": N, "dp": "...", "pipeline": "...", "table": N,
+ * "priority": N, "stage": "...", "uuid": "...", "match": "...", "actions": "...", "text":
+ * "..."}]} Members that do not apply are left out.  Caller owns; NULL on allocation
+ * failure. */
 json_t *pipeline_result_to_json(const struct pipeline_result *result);
 
 /** The logical flows installed in the classifiers of datapath 'datapath' (its name;

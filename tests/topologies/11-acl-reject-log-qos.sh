@@ -11,7 +11,7 @@ nbctl --wait=sb \
     -- lsp-add acl-net acl-vm1 \
     -- lsp-set-addresses acl-vm1 "0a:00:00:11:00:11 10.11.0.11 fd00:11::11" \
     -- lsp-add acl-net acl-vm2 \
-    -- lsp-set-addresses acl-vm2 "0a:00:00:11:00:12 10.11.0.12" \
+    -- lsp-set-addresses acl-vm2 "0a:00:00:11:00:12 10.11.0.12 fd00:11::12" \
     -- lsp-add acl-net acl-ln \
     -- lsp-set-type acl-ln localnet \
     -- lsp-set-addresses acl-ln unknown \
@@ -26,6 +26,10 @@ nbctl --wait=sb \
     -- acl-add acl-net from-lport 800 'inport == "acl-vm2" && udp.dst == 5000' \
        allow-stateless \
     -- acl-add acl-net to-lport 700 'outport == "acl-vm2" && sctp' reject \
+    -- acl-add acl-net from-lport 1000 \
+       'inport == "acl-vm1" && (tcp.dst == 2121 || udp.dst == 2121 || sctp.dst == 2121)' \
+       reject \
+    -- acl-add acl-net to-lport 1000 'outport == "acl-vm1" && udp.dst == 23' reject \
     -- acl-add acl-net from-lport 600 'inport == "acl-vm1" && ip4.dst == 10.11.0.12' allow \
     -- qos-add acl-net from-lport 100 'inport == "acl-vm1"' dscp=12 \
     -- qos-add acl-net from-lport 90 'inport == "acl-vm2" && ip4' rate=1000 burst=100

@@ -214,17 +214,40 @@ minimal_changes(char **s, size_t *len, const struct pkey *in, const struct pkey 
     }
 }
 
-/* The minimal form: header changes and one output per delivery; deliveries of
- * controller-built packets inside a block named after the first packet-building
- * controller action; other controller actions as statements; then the drops as
- * comments. */
+/* Opens one block per action of 'chain' ("reject", "arp/icmp4"), nested; returns the
+ * depth reached. */
+static int
+minimal_open(char **s, size_t *len, const char *chain)
+{
+    int depth = 0;
+    while (*chain) {
+        size_t n = strcspn(chain, "/");
+        buf_printf(s, len, "%*s%.*s {\n", depth * 4, "", (int)n, chain);
+        depth++;
+        chain += n + (chain[n] == '/');
+    }
+    return depth;
+}
+
+static void
+minimal_close(char **s, size_t *len, int depth)
+{
+    while (depth-- > 0) {
+        buf_printf(s, len, "%*s};\n", depth * 4, "");
+    }
+}
+
+/* The minimal form: header changes and one output per delivery; deliveries and drops
+ * of controller-built packets inside one block per packet-building controller action
+ * that built them, nested as the actions were (a packet built inside another
+ * action's packet sits in a block inside that one's); other controller actions as
+ * statements; drops as comments. */
 static char *
 format_minimal(const struct pipeline_result *r)
 {
     char key[1024];
     char *s = strdup("");
     size_t len = 0;
-    const struct pipeline_ctrl *builder = NULL;
 
     pkey_format(&r->input_key, NULL, key, sizeof key);
     buf_printf(&s, &len, "# %s\n", key);
@@ -234,33 +257,54 @@ format_minimal(const struct pipeline_result *r)
     }
     for (size_t i = 0; i < r->n_ctrls; i++) {
         const struct pipeline_ctrl *c = &r->ctrls[i];
-        if (ctrl_builds_packet(c->type)) {
-            builder = builder ? builder : c;
-        } else {
+        if (!ctrl_builds_packet(c->type)) {
             buf_printf(&s, &len, "%s;\n", c->text ? c->text : action_type_name(c->type));
         }
     }
     for (size_t i = 0; i < r->n_outputs; i++) {
         const struct pipeline_output *o = &r->outputs[i];
-        if (!o->from_controller) {
+        if (!o->built_by[0]) {
             minimal_changes(&s, &len, &r->input_key, &o->key, "");
             buf_printf(&s, &len, "output(\"%s\");\n", o->port);
         }
     }
-    if (builder) {
-        buf_printf(&s, &len, "%s {\n", action_type_name(builder->type));
-        for (size_t i = 0; i < r->n_outputs; i++) {
-            const struct pipeline_output *o = &r->outputs[i];
-            if (o->from_controller) {
-                minimal_changes(&s, &len, &r->input_key, &o->key, "    ");
-                buf_printf(&s, &len, "    output(\"%s\");\n", o->port);
+    /* One nest of blocks per chain of building actions, in the order they first
+     * built something; a builder whose packets all went nowhere still shows. */
+    for (size_t i = 0; i < r->n_outputs + r->n_drops; i++) {
+        const char *chain = i < r->n_outputs ? r->outputs[i].built_by
+                                             : r->drops[i - r->n_outputs].built_by;
+        bool seen = !chain[0];
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = !strcmp(chain, j < r->n_outputs ? r->outputs[j].built_by
+                                                   : r->drops[j - r->n_outputs].built_by);
+        }
+        if (seen) {
+            continue;
+        }
+        int depth = minimal_open(&s, &len, chain);
+        char indent[64];
+        snprintf(indent, sizeof indent, "%*s", depth * 4, "");
+        for (size_t j = i; j < r->n_outputs; j++) {
+            const struct pipeline_output *o = &r->outputs[j];
+            if (!strcmp(o->built_by, chain)) {
+                minimal_changes(&s, &len, &r->input_key, &o->key, indent);
+                buf_printf(&s, &len, "%soutput(\"%s\");\n", indent, o->port);
             }
         }
-        buf_printf(&s, &len, "};\n");
+        for (size_t j = 0; j < r->n_drops; j++) {
+            const struct pipeline_drop *d = &r->drops[j];
+            if (!strcmp(d->built_by, chain)) {
+                buf_printf(&s, &len, "%s/* drop: %s */;\n", indent,
+                           d->reason ? d->reason : "");
+            }
+        }
+        minimal_close(&s, &len, depth);
     }
     for (size_t i = 0; i < r->n_drops; i++) {
         const struct pipeline_drop *d = &r->drops[i];
-        buf_printf(&s, &len, "/* drop: %s */;\n", d->reason ? d->reason : "");
+        if (!d->built_by[0]) {
+            buf_printf(&s, &len, "/* drop: %s */;\n", d->reason ? d->reason : "");
+        }
     }
     return s;
 }

@@ -2,6 +2,7 @@
 #include "gen.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,6 +70,10 @@ gen_model_destroy(struct gen_model *m)
     }
     free(m->vips);
     strv_free(m->nat_ips, m->n_nat_ips);
+    for (size_t i = 0; i < m->n_rejects; i++) {
+        free(m->rejects[i].port);
+    }
+    free(m->rejects);
     free(m);
 }
 
@@ -433,6 +438,85 @@ str_cmp(const void *a_, const void *b_)
 }
 
 int
+gen_model_add_reject(struct gen_model *m, const char *match, bool to_lport)
+{
+    const char *key = to_lport ? "outport == \"" : "inport == \"";
+    const char *p = strstr(match, key);
+    char port[128];
+    if (!p) {
+        return 0;
+    }
+    p += strlen(key);
+    size_t n = strcspn(p, "\"");
+    if (!n || n >= sizeof port) {
+        return 0;
+    }
+    memcpy(port, p, n);
+    port[n] = '\0';
+    static const char *const protos[] = {"tcp", "udp", "sctp"};
+    for (size_t k = 0; k < ARRAY_SIZE(protos); k++) {
+        char dst[16];
+        int dport = 0;
+        snprintf(dst, sizeof dst, "%s.dst == ", protos[k]);
+        const char *d = strstr(match, dst);
+        if (d) {
+            dport = atoi(d + strlen(dst));
+        } else {
+            /* The bare protocol, as a word of its own. */
+            size_t len = strlen(protos[k]);
+            bool found = false;
+            for (const char *w = strstr(match, protos[k]); w && !found;
+                 w = strstr(w + 1, protos[k])) {
+                found = (w == match || !isalnum((unsigned char)w[-1])) &&
+                        !isalnum((unsigned char)w[len]) && w[len] != '.' && w[len] != '_';
+            }
+            if (!found) {
+                continue;
+            }
+        }
+        bool dup = false;
+        for (size_t i = 0; i < m->n_rejects && !dup; i++) {
+            const struct gen_reject *r = &m->rejects[i];
+            dup = r->to_lport == to_lport && r->dport == dport &&
+                  !strcmp(r->port, port) && !strcmp(r->proto, protos[k]);
+        }
+        if (dup) {
+            continue;
+        }
+        struct gen_reject *r = realloc(m->rejects, (m->n_rejects + 1) * sizeof *r);
+        if (!r) {
+            return -ENOMEM;
+        }
+        m->rejects = r;
+        r = &r[m->n_rejects];
+        memset(r, 0, sizeof *r);
+        r->port = strdup(port);
+        if (!r->port) {
+            return -ENOMEM;
+        }
+        r->to_lport = to_lport;
+        snprintf(r->proto, sizeof r->proto, "%s", protos[k]);
+        r->dport = dport;
+        m->n_rejects++;
+    }
+    return 0;
+}
+
+static int
+reject_cmp(const void *a_, const void *b_)
+{
+    const struct gen_reject *a = a_, *b = b_;
+    int c = strcmp(a->port, b->port);
+    if (!c) {
+        c = strcmp(a->proto, b->proto);
+    }
+    if (!c) {
+        c = (int)a->to_lport - (int)b->to_lport;
+    }
+    return c ? c : a->dport - b->dport;
+}
+
+int
 gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp)
 {
     const struct ovsdb_replica_table *dps = ovsdb_replica_table(sb, "Datapath_Binding");
@@ -483,6 +567,21 @@ gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp
             }
         }
     }
+    const struct ovsdb_replica_table *lfs = ovsdb_replica_table(sb, "Logical_Flow");
+    if (lfs) {
+        OVSDB_TABLE_FOR_EACH_ROW (row, lfs) {
+            const char *stage = ovsdb_datum_map_get_string(
+                ovsdb_row_get(row, "external_ids"), "stage-name", "");
+            const char *actions =
+                ovsdb_datum_get_string(ovsdb_row_get(row, "actions"), "");
+            bool out = !strcmp(stage, "ls_out_acl");
+            if (!ret && (out || !strcmp(stage, "ls_in_acl")) &&
+                strstr(actions, "reject {")) {
+                ret = gen_model_add_reject(
+                    m, ovsdb_datum_get_string(ovsdb_row_get(row, "match"), ""), out);
+            }
+        }
+    }
     if (ret) {
         gen_model_destroy(m);
         return ret;
@@ -493,6 +592,7 @@ gen_model_from_replica(const struct ovsdb_replica *sb, struct gen_model **modelp
     sort_if(m->datapaths, m->n_datapaths, sizeof *m->datapaths, datapath_cmp);
     sort_if(m->ports, m->n_ports, sizeof *m->ports, port_cmp);
     sort_if(m->vips, m->n_vips, sizeof *m->vips, vip_cmp);
+    sort_if(m->rejects, m->n_rejects, sizeof *m->rejects, reject_cmp);
     for (size_t i = 0; i < m->n_vips; i++) {
         sort_if(m->vips[i].datapaths, m->vips[i].n_datapaths, sizeof(char *), str_cmp);
     }
@@ -927,6 +1027,48 @@ gen_provider(struct gen *g, const struct gen_port *ln)
 }
 
 /* One round over every source port. */
+/* Packets a reject ACL answers: to its port from every other VIF of its switch
+ * (to-lport), or from it to them (from-lport), over IPv4 and IPv6 when both ends have
+ * such addresses. */
+static void
+gen_rejects(struct gen *g)
+{
+    const struct gen_model *m = g->m;
+    for (size_t i = 0; i < m->n_rejects && !g->error; i++) {
+        const struct gen_reject *r = &m->rejects[i];
+        const struct gen_port *own = port_by_name(m, r->port);
+        if (!own || !is_vif(own)) {
+            continue;
+        }
+        for (size_t j = 0; j < m->n_ports; j++) {
+            const struct gen_port *peer = &m->ports[j];
+            if (peer == own || !is_vif(peer) || strcmp(peer->datapath, own->datapath)) {
+                continue;
+            }
+            const struct gen_port *src = r->to_lport ? peer : own;
+            const struct gen_port *dst = r->to_lport ? own : peer;
+            char l4[128];
+            int dport = r->dport ? r->dport : 1 + (int)rnd_below(g, 65535);
+            l4_text(l4, sizeof l4, r->proto, 1024 + (int)rnd_below(g, 60000), dport);
+            const char *category = r->to_lport ? "reject-to-lport" : "reject-from-lport";
+            if (src->n_ip4 && dst->n_ip4) {
+                emit(g, category, src->datapath, rnd_ct(g), NULL,
+                     "inport==\"%s\" && eth.src==%s && eth.dst==%s && ip4.src==%s && "
+                     "ip4.dst==%s && ip.ttl==64 && %s",
+                     src->name, src->mac, dst->mac, src->ip4[0], dst->ip4[0], l4);
+            }
+            if (src->n_ip6 && dst->n_ip6) {
+                const char *category6 =
+                    r->to_lport ? "reject6-to-lport" : "reject6-from-lport";
+                emit(g, category6, src->datapath, rnd_ct(g), NULL,
+                     "inport==\"%s\" && eth.src==%s && eth.dst==%s && ip6.src==%s && "
+                     "ip6.dst==%s && ip.ttl==64 && %s",
+                     src->name, src->mac, dst->mac, src->ip6[0], dst->ip6[0], l4);
+            }
+        }
+    }
+}
+
 static void
 gen_round(struct gen *g)
 {
@@ -964,6 +1106,7 @@ gen_round(struct gen *g)
         gen_own(g, src);
         gen_vips(g, src, rp);
     }
+    gen_rejects(g);
 }
 
 int

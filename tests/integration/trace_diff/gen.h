@@ -10,9 +10,10 @@
  *   default route), to load-balancer VIPs (ct "new" with a backend as --lb-dst),
  *   IPv6 neighbour solicitations, router solicitations and ICMPv6, DHCPv4 discover
  *   and request, DHCPv6 solicit, broadcast and multicast, spoofed sources (port
- *   security), traffic from the provider network (localnet ports) to router and NAT
- *   addresses, and traffic from ports that stand for VMs on other chassis (which
- *   ovn-trace, having no physical view, starts at their logical inport too).
+ *   security), TCP, UDP and SCTP over IPv4 and IPv6 that a reject ACL answers (to
+ *   and from the port it names), traffic from the provider network (localnet ports) to
+ * router and NAT addresses, and traffic from ports that stand for VMs on other chassis
+ * (which ovn-trace, having no physical view, starts at their logical inport too).
  *
  * IP packets are traced as first packets (ct "new"), established ones ("est") and
  * replies ("est,rpl"), chosen by the seeded generator; every conntrack lookup of one
@@ -77,6 +78,15 @@ struct gen_vip {
     size_t n_datapaths;
 };
 
+/* A reject ACL as northd writes it into ls_in_acl (from-lport) or ls_out_acl
+ * (to-lport): the port it names and a protocol with its destination port. */
+struct gen_reject {
+    char *port; /* inport (from-lport) or outport (to-lport). */
+    bool to_lport;
+    char proto[8]; /* "tcp", "udp", "sctp". */
+    int dport;     /* 0: the match names none (any port). */
+};
+
 struct gen_model {
     struct gen_datapath *datapaths;
     size_t n_datapaths;
@@ -86,6 +96,8 @@ struct gen_model {
     size_t n_vips;
     char **nat_ips; /* NAT external addresses. */
     size_t n_nat_ips;
+    struct gen_reject *rejects; /* From the Logical_Flow table, deduplicated. */
+    size_t n_rejects;
 };
 
 /** Fills a model from SB replica 'sb' (Datapath_Binding, Port_Binding and, if present,
@@ -115,6 +127,13 @@ int gen_model_add_port_security(struct gen_model *model, const char *port,
  * -ENOMEM, -EINVAL. */
 int gen_model_add_vip(struct gen_model *model, const char *vip, const char *proto,
                       const char *backends, const char *datapath);
+
+/** Adds the reject ACLs that logical flow 'match' (of stage ls_in_acl if 'to_lport' is
+ * false, else ls_out_acl) with a reject action stands for: one per protocol it names
+ * ("tcp.dst == 23", "sctp"), with the port of its "inport == \"P\"" or
+ * "outport == \"P\"".  A match naming no port or no protocol adds nothing.  Errors:
+ * -ENOMEM. */
+int gen_model_add_reject(struct gen_model *model, const char *match, bool to_lport);
 
 /** Frees 'model'.  NULL is a no-op. */
 void gen_model_destroy(struct gen_model *model);

@@ -1,7 +1,7 @@
 /* ovnic integration: "ovnicctl trace" on a real OVN central with the reference
  * topologies: its output forms, agreement with ovn-trace on routed and switched
- * packets, --batch, and its errors (unknown datapath or port, bad microflow,
- * unreachable database, usage). */
+ * packets, reject ACLs answered back to the sender, --batch, and its errors (unknown
+ * datapath or port, bad microflow, unreachable database, usage). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,7 +38,7 @@ group_setup(void **state OVNIC_UNUSED)
     if (!sb || !nb) {
         return -1;
     }
-    return it_run(NULL, "'%s/tests/topologies/all.sh' apply '%s' 1 2 3 2>/dev/null",
+    return it_run(NULL, "'%s/tests/topologies/all.sh' apply '%s' 1 2 3 11 2>/dev/null",
                   it_source_dir(), nb)
                ? -1
                : 0;
@@ -116,6 +116,92 @@ test_forms(void **state OVNIC_UNUSED)
     json_decref(json);
     free(oracle);
     free(out);
+}
+
+/* reject ACLs of topology 11, as northd writes them: to-lport (acl-vm2 -> acl-vm1,
+ * TCP/UDP port 23, SCTP to acl-vm2) and from-lport (acl-vm1, port 2121), on IPv4 and
+ * IPv6.  The answer (TCP reset, ICMP port unreachable, SCTP abort) is built by the
+ * controller and reaches the sender, as with ovn-trace. */
+static void
+test_reject(void **state OVNIC_UNUSED)
+{
+    static const struct {
+        const char *from, *to, *l4, *built;
+    } cases[] = {
+        {"acl-vm2", "acl-vm1", "tcp.dst==23", "tcp.flags=0x14"},
+        {"acl-vm2", "acl-vm1", "udp.dst==23", "icmp"},
+        {"acl-vm1", "acl-vm2", "sctp.dst==80", "ip.proto=0x84"},
+        {"acl-vm1", "acl-vm2", "tcp.dst==2121", "tcp.flags=0x14"},
+        {"acl-vm1", "acl-vm2", "udp.dst==2121", "icmp"},
+        {"acl-vm1", "acl-vm2", "sctp.dst==2121", "ip.proto=0x84"},
+    };
+    static const struct {
+        const char *vm, *mac, *ip4, *ip6;
+    } vms[] = {
+        {"acl-vm1", "0a:00:00:11:00:11", "10.11.0.11", "fd00:11::11"},
+        {"acl-vm2", "0a:00:00:11:00:12", "10.11.0.12", "fd00:11::12"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        for (int v6 = 0; v6 < 2; v6++) {
+            int s = !strcmp(cases[i].from, vms[0].vm) ? 0 : 1, d = 1 - s;
+            char flow[512], args[1024];
+            snprintf(flow, sizeof flow,
+                     "inport==\"%s\" && eth.src==%s && eth.dst==%s && %s.src==%s && "
+                     "%s.dst==%s && ip.ttl==64 && %s",
+                     vms[s].vm, vms[s].mac, vms[d].mac, v6 ? "ip6" : "ip4",
+                     v6 ? vms[s].ip6 : vms[s].ip4, v6 ? "ip6" : "ip4",
+                     v6 ? vms[d].ip6 : vms[d].ip4, cases[i].l4);
+            snprintf(args, sizeof args, "--db='%s' --format=json acl-net '%s'", sb, flow);
+            char *out = NULL;
+            assert_int_equal(ovnicctl_trace(&out, args), 0);
+            json_error_t jerr;
+            json_t *json = json_loads(out, 0, &jerr);
+            assert_non_null(json);
+            const json_t *outs = json_object_get(json, "outputs");
+            if (json_array_size(outs) != 1) {
+                fprintf(stderr, "%s\n%s\n", flow, out);
+            }
+            assert_int_equal(json_array_size(outs), 1);
+            const json_t *o = json_array_get(outs, 0);
+            assert_string_equal(json_string_value(json_object_get(o, "port")),
+                                cases[i].from);
+            assert_true(json_is_true(json_object_get(o, "from_controller")));
+            const char *key = json_string_value(json_object_get(o, "key"));
+            assert_non_null(strstr(key, cases[i].built));
+            char want[64];
+            snprintf(want, sizeof want, "eth.dst=%s", vms[s].mac);
+            assert_non_null(strstr(key, want));
+            assert_string_equal(
+                json_string_value(json_object_get(
+                    json_array_get(json_object_get(json, "controller"), 0), "action")),
+                "reject");
+
+            /* The same verdict as ovn-trace's. */
+            char *oracle = NULL;
+            assert_int_equal(ovntrace_run(sb, NULL, NULL, "acl-net", flow, &oracle), 0);
+            struct ovntrace_verdict a, b;
+            assert_int_equal(ovntrace_verdict_parse(oracle, NULL, &a), 0);
+            assert_int_equal(ovntrace_verdict_from_json(json, &b), 0);
+            assert_true(ovntrace_verdict_equal(&a, &b));
+            ovntrace_verdict_destroy(&a);
+            ovntrace_verdict_destroy(&b);
+            free(oracle);
+            json_decref(json);
+            free(out);
+
+            /* --minimal: the answer's delivery nested in the reject block. */
+            snprintf(args, sizeof args, "--db='%s' --minimal acl-net '%s'", sb, flow);
+            assert_int_equal(ovnicctl_trace(&out, args), 0);
+            char nested[128];
+            snprintf(nested, sizeof nested, "\n    output(\"%s\");\n};\n", cases[i].from);
+            assert_non_null(strstr(out, "\nreject {\n"));
+            assert_non_null(strstr(out, nested));
+            free(out);
+            n++;
+        }
+    }
+    assert_int_equal(n, 12);
 }
 
 static void
@@ -218,6 +304,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forms),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_reject),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

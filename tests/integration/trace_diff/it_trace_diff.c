@@ -427,6 +427,9 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
     struct gen_packet *packets;
     size_t n, agreed = 0, shown = 0, oracle_errors = 0, oracle_failed = 0, n_cats = 0;
     size_t n_limited = 0, n_limited_snat = 0, n_limited_ps = 0, shown_limited = 0;
+    /* Controller-built outputs (nested in a controller action) of compared packets,
+     * and of those that agree. */
+    size_t n_nested = 0, n_nested_agreed = 0;
     struct category cats[64];
     struct servers sv = {0};
 
@@ -496,6 +499,12 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
             }
         }
         bool limited = limitation != NULL;
+        if (!pa && !pb) {
+            for (size_t k = 0; k < a.n_outputs; k++) {
+                n_nested += a.outputs[k].ctrl;
+                n_nested_agreed += a.outputs[k].ctrl && same;
+            }
+        }
         agreed += same;
         n_limited += limited;
         count_category(cats, &n_cats, p->category, same, false, limited);
@@ -556,6 +565,10 @@ test_against_ovn_trace(void **state OVNIC_UNUSED)
     fprintf(stderr, "ovn-trace aborted on %zu packets (not compared)\n", oracle_failed);
     fprintf(stderr, "agreement: %zu/%zu (%.1f%%)\n", agreed, compared,
             compared ? 100.0 * agreed / compared : 0.0);
+    fprintf(stderr,
+            "nested packets compared (built by a controller action): %zu, "
+            "%zu agree\n",
+            n_nested, n_nested_agreed);
     fprintf(stderr, "oracle limitations: %zu (%s), %zu (%s)\n", n_limited_snat,
             LIMIT_CT_SNAT, n_limited_ps, LIMIT_SUBNET_PS);
     fprintf(stderr, "agreement apart from them: %zu/%zu (%.1f%%)\n", agreed,

@@ -559,6 +559,7 @@ struct fv_set {
 struct frame {
     struct fv_set fields; /* The input, then rewritten. */
     int ctrl_depth;       /* Controller blocks entered. */
+    char via[64];         /* Their names, outermost first, '/'-joined. */
     bool ttl_expired;     /* "ip.ttl--" ran on a TTL of 0 or 1: see parser_decrement(). */
 };
 
@@ -770,7 +771,10 @@ output_cmp(const void *a_, const void *b_)
     const struct ovntrace_output *a = a_;
     const struct ovntrace_output *b = b_;
     int c = strcmp(a->port, b->port);
-    return c ? c : (int)a->ctrl - (int)b->ctrl;
+    if (!c) {
+        c = (int)a->ctrl - (int)b->ctrl;
+    }
+    return c ? c : strcmp(a->via, b->via);
 }
 
 /* Appends a copy of 'name'='value' to the array '*fields'. */
@@ -855,7 +859,8 @@ verdict_add_ctrl(struct ovntrace_verdict *v, const char *name)
 }
 
 static struct ovntrace_output *
-verdict_add_output(struct ovntrace_verdict *v, const char *port, bool ctrl)
+verdict_add_output(struct ovntrace_verdict *v, const char *port, bool ctrl,
+                   const char *via)
 {
     struct ovntrace_output *o = realloc(v->outputs, (v->n_outputs + 1) * sizeof *o);
 
@@ -866,7 +871,10 @@ verdict_add_output(struct ovntrace_verdict *v, const char *port, bool ctrl)
     o = &o[v->n_outputs];
     memset(o, 0, sizeof *o);
     o->port = strdup(port);
-    if (!o->port) {
+    o->via = strdup(via);
+    if (!o->port || !o->via) {
+        free(o->port);
+        free(o->via);
         return NULL;
     }
     o->ctrl = ctrl;
@@ -902,7 +910,7 @@ parser_output(struct parser *p, const char *port)
     if (f->ttl_expired) {
         return;
     }
-    struct ovntrace_output *o = verdict_add_output(p->v, port, ctrl);
+    struct ovntrace_output *o = verdict_add_output(p->v, port, ctrl, f->via);
 
     if (!o) {
         p->nomem = true;
@@ -1068,6 +1076,9 @@ parse_block_open(struct parser *p, const char *name)
         if (verdict_add_ctrl(p->v, word)) {
             return -ENOMEM;
         }
+        size_t len = strlen(inner->via);
+        snprintf(inner->via + len, sizeof inner->via - len, "%s%s", len ? "/" : "",
+                 p->v->ctrls[p->v->n_ctrls - 1]);
     } else if (!strcmp(word, "ct_lb") || !strcmp(word, "ct_lb_mark")) {
         if (p->lb_dst) {
             apply_lb_dst(&inner->fields, p->lb_dst);
@@ -1280,6 +1291,34 @@ is_shown_ctrl(const char *name)
            in_list(name, ctrl_statements, ARRAY_SIZE(ctrl_statements));
 }
 
+/* 'built_by' of ovnicctl's JSON ("reject", "arp/icmp4_error") as the verdict names
+ * it: each action under its canonical name, reject by what it builds. */
+static int
+via_canonical(const struct ovntrace_verdict *v, const char *built_by, char *via,
+              size_t size)
+{
+    char name[64];
+    size_t len = 0;
+    via[0] = '\0';
+    while (*built_by) {
+        size_t n = strcspn(built_by, "/");
+        if (n >= sizeof name) {
+            return -EINVAL;
+        }
+        memcpy(name, built_by, n);
+        name[n] = '\0';
+        const char *c = !strcmp(name, "reject") ? reject_canonical_name(v)
+                                                : ctrl_canonical_name(name);
+        int k = snprintf(via + len, size - len, "%s%s", len ? "/" : "", c);
+        if (k < 0 || (size_t)k >= size - len) {
+            return -EINVAL;
+        }
+        len += (size_t)k;
+        built_by += n + (built_by[n] == '/');
+    }
+    return 0;
+}
+
 int
 ovntrace_verdict_from_json(const json_t *json, struct ovntrace_verdict *verdict)
 {
@@ -1318,7 +1357,13 @@ ovntrace_verdict_from_json(const json_t *json, struct ovntrace_verdict *verdict)
             ret = -EINVAL;
             break;
         }
-        x = verdict_add_output(&v, port, ctrl);
+        const char *built_by = json_string_value(json_object_get(o, "built_by"));
+        char via[64] = "";
+        ret = via_canonical(&v, built_by ? built_by : "", via, sizeof via);
+        if (ret) {
+            break;
+        }
+        x = verdict_add_output(&v, port, ctrl, via);
         if (!x) {
             ret = -ENOMEM;
             break;
@@ -1392,7 +1437,7 @@ fields_equal(const struct ovntrace_field *a, size_t n_a, const struct ovntrace_f
 static bool
 output_match(const struct ovntrace_output *x, const struct ovntrace_output *y)
 {
-    if (strcmp(x->port, y->port) || x->ctrl != y->ctrl) {
+    if (strcmp(x->port, y->port) || x->ctrl != y->ctrl || strcmp(x->via, y->via)) {
         return false;
     }
     if (!x->partial && !y->partial) {
@@ -1500,7 +1545,7 @@ ovntrace_verdict_format(const struct ovntrace_verdict *v)
     for (size_t i = 0; i < v->n_outputs && ok; i++) {
         const struct ovntrace_output *o = &v->outputs[i];
         ok = append(&s, &len, "\noutput ") && append(&s, &len, o->port) &&
-             append(&s, &len, o->ctrl ? " ctrl" : "") &&
+             append(&s, &len, o->ctrl ? " ctrl=" : "") && append(&s, &len, o->via) &&
              append_fields(&s, &len, o->fields, o->n_fields);
     }
     if (ok && !v->n_outputs) {
@@ -1525,6 +1570,7 @@ ovntrace_verdict_destroy(struct ovntrace_verdict *v)
     fields_free(v->input, v->n_input);
     for (size_t i = 0; i < v->n_outputs; i++) {
         free(v->outputs[i].port);
+        free(v->outputs[i].via);
         fields_free(v->outputs[i].fields, v->outputs[i].n_fields);
     }
     free(v->outputs);

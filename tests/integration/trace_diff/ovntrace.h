@@ -90,6 +90,9 @@ struct ovntrace_field {
 struct ovntrace_output {
     char *port;
     bool ctrl;    /* Built by a controller action (arp { }, icmp4 { }, ...). */
+    char *via;    /* The controller actions that built it, outermost first, joined by
+                   * '/' ("tcp_reset", "arp/icmp4"; reject named by what it builds), or
+                   * "" for the packet itself. */
     bool partial; /* 'fields' holds only the fields the trace set explicitly (ovn-trace
                    * does not show how it builds controller packets), not every field
                    * that differs from the input. */
@@ -129,9 +132,9 @@ int ovntrace_verdict_parse(const char *text, const char *lb_dst,
 int ovntrace_verdict_from_json(const json_t *json, struct ovntrace_verdict *verdict);
 
 /** True if 'oracle' (from ovn-trace) and 'other' agree: the same input, the same
- * controller actions, and outputs that pair up one to one with the same port and
- * fields (for a partial output of 'oracle', the fields it lists have those values in
- * the other). */
+ * controller actions, and outputs that pair up one to one with the same port, the
+ * same nesting in controller actions ('via') and fields (for a partial output of
+ * 'oracle', the fields it lists have those values in the other). */
 bool ovntrace_verdict_equal(const struct ovntrace_verdict *oracle,
                             const struct ovntrace_verdict *other);
 
@@ -141,8 +144,8 @@ bool ovntrace_verdict_equal(const struct ovntrace_verdict *oracle,
 bool ovntrace_verdict_is_part_of(const struct ovntrace_verdict *part,
                                  const struct ovntrace_verdict *whole);
 
-/** Returns 'verdict' as text, one line each: "input F=V ...", "output PORT[ ctrl] F=V
- * ...", "ctrl NAME", or "drop" (caller owns; free()).  NULL if memory runs out. */
+/** Returns 'verdict' as text, one line each: "input F=V ...", "output PORT[ ctrl=VIA]
+ * F=V ...", "ctrl NAME", or "drop" (caller owns; free()).  NULL if memory runs out. */
 char *ovntrace_verdict_format(const struct ovntrace_verdict *verdict);
 
 /** Frees what 'verdict' holds and empties it.  NULL is a no-op. */

@@ -126,14 +126,15 @@ test_parse_ctrl_block(void **state OVNIC_UNUSED)
     char *s = parse_format(arp_gw, NULL);
     /* Inside arp { }: only the fields set explicitly, and the source MAC set before
      * (ip.ttl-- applied to the packet the ARP request replaced). */
-    assert_non_null(strstr(s, "\noutput gw-public-ln ctrl arp.op=0x1 arp.spa=0xac100401 "
-                              "arp.tpa=0xac1004fe eth.dst=0xffffffffffff "
-                              "eth.src=0xa0000040101\n"));
+    assert_non_null(strstr(s,
+                           "\noutput gw-public-ln ctrl=arp arp.op=0x1 arp.spa=0xac100401 "
+                           "arp.tpa=0xac1004fe eth.dst=0xffffffffffff "
+                           "eth.src=0xa0000040101\n"));
     assert_non_null(strstr(s, "\nctrl arp"));
     free(s);
 
     s = parse_format(reset, NULL);
-    assert_non_null(strstr(s, "\noutput acl-vm2 ctrl\nctrl tcp_reset"));
+    assert_non_null(strstr(s, "\noutput acl-vm2 ctrl=tcp_reset\nctrl tcp_reset"));
     free(s);
 }
 
@@ -200,6 +201,53 @@ ovnic_json(const char *out_eth_dst, bool extra_output)
         "outputs", outputs, "controller", "action", "put_arp");
 }
 
+/* The JSON form of an ovnicctl trace of 'reset': the answer built by 'built_by'. */
+static json_t *
+reset_json(const char *built_by, bool from_controller)
+{
+    json_t *outputs = json_pack(
+        "[{s:s, s:s, s:b, s:s}]", "port", "acl-vm2", "key",
+        "outport=0x3 eth.dst=0a:00:00:11:00:12 eth.src=0a:00:00:11:00:11 eth.type=0x800 "
+        "ip4.src=10.11.0.11 ip4.dst=10.11.0.12 ip.proto=0x6 ip.ttl=0xff tcp.src=0x17 "
+        "tcp.dst=0x3e8 tcp.flags=0x14",
+        "from_controller", from_controller, "built_by", built_by);
+    return json_pack("{s:s, s:o, s:[{s:s}]}", "input",
+                     "inport=0x3 eth.dst=0a:00:00:11:00:11 eth.src=0a:00:00:11:00:12 "
+                     "eth.type=0x800 ip4.src=10.11.0.12 ip4.dst=10.11.0.11 ip.proto=0x6 "
+                     "ip.ttl=0x40 tcp.src=0x3e8 tcp.dst=0x17",
+                     "outputs", outputs, "controller", "action", "reject");
+}
+
+/* Outputs of controller-built packets are compared with the action that built them:
+ * ovnic's reject is ovn-trace's tcp_reset for TCP; another builder, or none, differs. */
+static void
+test_json_nested(void **state OVNIC_UNUSED)
+{
+    struct ovntrace_verdict oracle, v;
+    assert_int_equal(ovntrace_verdict_parse(reset, NULL, &oracle), 0);
+    static const struct {
+        const char *built_by;
+        bool from_controller, equal;
+    } cases[] = {
+        {"reject", true, true},      {"tcp_reset", true, true}, {"icmp4", true, false},
+        {"arp/reject", true, false}, {"", false, false},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        json_t *j = reset_json(cases[i].built_by, cases[i].from_controller);
+        assert_int_equal(ovntrace_verdict_from_json(j, &v), 0);
+        json_decref(j);
+        if (ovntrace_verdict_equal(&oracle, &v) != cases[i].equal) {
+            char *a = ovntrace_verdict_format(&oracle), *b = ovntrace_verdict_format(&v);
+            fprintf(stderr, "%s:\n%s\n--\n%s\n", cases[i].built_by, a, b);
+            free(a);
+            free(b);
+        }
+        assert_true(ovntrace_verdict_equal(&oracle, &v) == cases[i].equal);
+        ovntrace_verdict_destroy(&v);
+    }
+    ovntrace_verdict_destroy(&oracle);
+}
+
 static void
 test_json_and_equal(void **state OVNIC_UNUSED)
 {
@@ -246,13 +294,13 @@ test_partial_ctrl_output(void **state OVNIC_UNUSED)
 
     /* ovnic's ARP request: every field of the built packet. */
     json_t *j = json_pack(
-        "{s:s, s:[{s:s, s:s, s:b}], s:[{s:s}]}", "input",
+        "{s:s, s:[{s:s, s:s, s:b, s:s}], s:[{s:s}]}", "input",
         "eth.dst=0a:00:00:04:00:01 eth.src=0a:00:00:04:00:11 eth.type=0x800 "
         "ip4.src=10.4.0.11 ip4.dst=8.8.8.8 ip.proto=0x1 ip.ttl=0x40",
         "outputs", "port", "gw-public-ln", "key",
         "eth.dst=ff:ff:ff:ff:ff:ff eth.src=0a:00:00:04:01:01 eth.type=0x806 arp.op=0x1 "
         "arp.spa=172.16.4.1 arp.tpa=172.16.4.254 arp.sha=0a:00:00:04:01:01 ip.ttl=0x3f",
-        "from_controller", 1, "controller", "action", "arp");
+        "from_controller", 1, "built_by", "arp", "controller", "action", "arp");
     assert_int_equal(ovntrace_verdict_from_json(j, &ovnic), 0);
     json_decref(j);
     assert_true(ovntrace_verdict_equal(&oracle, &ovnic));
@@ -407,6 +455,7 @@ main(void)
         cmocka_unit_test(test_parse_lb_dhcp_bcast_drop),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_json_and_equal),
+        cmocka_unit_test(test_json_nested),
         cmocka_unit_test(test_partial_ctrl_output),
         cmocka_unit_test(test_port_security_subnets),
         cmocka_unit_test(test_generator),

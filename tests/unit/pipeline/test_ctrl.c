@@ -644,13 +644,150 @@ test_ctrl_tcp_reset(void **state)
     assert_int_equal(out[14 + 15], 20); /* ip4.src = the old destination */
     assert_ip4_checksums(out + 14);
 
-    /* Unsupported: sctp_abort. */
+    /* sctp_abort on TCP: an error. */
     struct ovnic_err err = {0};
     assert_int_equal(
         ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out, &out_len, &err),
-        -EOPNOTSUPP);
-    assert_non_null(strstr(err.message, "not supported"));
+        -EINVAL);
+    assert_non_null(strstr(err.message, "SCTP"));
     (void)state;
+}
+
+/* CRC32c, bit by bit, checked against RFC 3720's vector before it checks packets. */
+static uint32_t
+ref_crc32c(const uint8_t *p, size_t n)
+{
+    uint32_t crc = ~0u;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++) {
+            crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78 : crc >> 1;
+        }
+    }
+    return ~crc;
+}
+
+/* SCTP 10.0.0.11:5000 -> 10.0.0.20:80 with tag 'vtag' and one chunk of 'type' (an
+ * INIT carries initiate tag 0x11223344). */
+static size_t
+sctp_frame(uint8_t *p, uint32_t vtag, uint8_t type)
+{
+    size_t n = eth(p, gw_mac, vm_mac, 0x0800);
+    ip4(p + n, 20 + 12 + 20, 132, 0x0a00000b, 0x0a000014);
+    uint8_t *s = p + n + 20;
+    memset(s, 0, 32);
+    s[0] = 5000 >> 8;
+    s[1] = 5000 & 0xff;
+    s[3] = 80;
+    s[4] = (uint8_t)(vtag >> 24), s[5] = (uint8_t)(vtag >> 16);
+    s[6] = (uint8_t)(vtag >> 8), s[7] = (uint8_t)vtag;
+    s[12] = type;
+    s[15] = 20;
+    s[16] = 0x11, s[17] = 0x22, s[18] = 0x33, s[19] = 0x44;
+    return n + 52;
+}
+
+static void
+assert_sctp_abort(const uint8_t *out, size_t out_len, uint32_t vtag, uint8_t flags)
+{
+    assert_int_equal(out_len, 14 + 20 + 16);
+    const uint8_t *s = out + 14 + 20;
+    assert_int_equal(out[14 + 9], 132);
+    assert_int_equal((s[0] << 8) | s[1], 80);
+    assert_int_equal((s[2] << 8) | s[3], 5000);
+    assert_int_equal(((uint32_t)s[4] << 24) | (s[5] << 16) | (s[6] << 8) | s[7], vtag);
+    assert_int_equal(s[12], 6); /* ABORT */
+    assert_int_equal(s[13], flags);
+    assert_int_equal((s[14] << 8) | s[15], 4);
+    uint8_t copy[16];
+    memcpy(copy, s, 16);
+    memset(copy + 8, 0, 4);
+    uint32_t crc = ref_crc32c(copy, 16);
+    assert_int_equal(s[8] | (s[9] << 8) | (s[10] << 16) | ((uint32_t)s[11] << 24), crc);
+    assert_int_equal(fold(sum16(out + 14, 20, 0)), 0xffff);
+}
+
+static void
+test_ctrl_sctp_abort(void **state OVNIC_UNUSED)
+{
+    assert_int_equal(ref_crc32c((const uint8_t *)"123456789", 9), 0xe3069283);
+    uint8_t in[100], out[200];
+    size_t out_len;
+
+    /* An INIT with tag 0: the ABORT carries its initiate tag, T bit clear. */
+    size_t in_len = sctp_frame(in, 0, 1);
+    assert_int_equal(
+        ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out, &out_len, NULL),
+        0);
+    assert_sctp_abort(out, out_len, 0x11223344, 0);
+    assert_memory_equal(out, gw_mac, 6); /* Addresses as in the packet. */
+    assert_int_equal(out[14 + 15], 11);
+
+    /* DATA with a tag: reflected, T bit set. */
+    in_len = sctp_frame(in, 0xcafe0001, 0);
+    assert_int_equal(
+        ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out, &out_len, NULL),
+        0);
+    assert_sctp_abort(out, out_len, 0xcafe0001, 1);
+
+    /* reject { } on SCTP: the same ABORT, back to the sender. */
+    assert_int_equal(
+        ctrl_packet_build(ACTION_REJECT, in, in_len, out, sizeof out, &out_len, NULL), 0);
+    assert_sctp_abort(out, out_len, 0xcafe0001, 1);
+    assert_memory_equal(out, vm_mac, 6);
+    assert_memory_equal(out + 6, gw_mac, 6);
+    assert_int_equal(out[14 + 15], 20); /* ip4.src = the old destination */
+    assert_int_equal(out[14 + 19], 11);
+
+    /* Never an ABORT to an ABORT; no chunk at all; an INIT cut short. */
+    struct ovnic_err err = {0};
+    in_len = sctp_frame(in, 7, 6);
+    assert_int_equal(
+        ctrl_packet_build(ACTION_REJECT, in, in_len, out, sizeof out, &out_len, &err),
+        -EINVAL);
+    assert_non_null(strstr(err.message, "ABORT"));
+    in_len = sctp_frame(in, 7, 0);
+    in[14 + 3] = 20 + 12; /* IP total length: the common header only. */
+    in[14 + 10] = in[14 + 11] = 0;
+    in_len = 14 + 20 + 12;
+    assert_int_not_equal(
+        ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out, &out_len, NULL),
+        0);
+    in_len = sctp_frame(in, 0, 1);
+    in[14 + 3] = 20 + 12 + 6;
+    in[14 + 10] = in[14 + 11] = 0;
+    in_len = 14 + 20 + 12 + 6;
+    assert_int_equal(
+        ctrl_packet_build(ACTION_SCTP_ABORT, in, in_len, out, sizeof out, &out_len, &err),
+        -EINVAL);
+}
+
+/* reject { } on UDP: ICMP port unreachable, back to the sender. */
+static void
+test_ctrl_reject_udp(void **state OVNIC_UNUSED)
+{
+    uint8_t in[100], out[700];
+    size_t out_len;
+    size_t n = eth(in, gw_mac, vm_mac, 0x0800);
+    ip4(in + n, 20 + 8 + 4, 17, 0x0a00000b, 0x0a000014);
+    uint8_t *u = in + n + 20;
+    memset(u, 0, 12);
+    u[1] = 99;
+    u[3] = 53;
+    u[5] = 12;
+    size_t in_len = n + 32;
+    assert_int_equal(
+        ctrl_packet_build(ACTION_REJECT, in, in_len, out, sizeof out, &out_len, NULL), 0);
+    assert_memory_equal(out, vm_mac, 6);
+    assert_int_equal(out[14 + 9], 1);
+    assert_int_equal(out[14 + 20], 3); /* destination unreachable, */
+    assert_int_equal(out[14 + 21], 3); /* port unreachable. */
+    assert_int_equal(out[14 + 15], 20);
+    assert_ip4_checksums(out + 14);
+    /* icmp4 { } itself keeps code 1. */
+    assert_int_equal(
+        ctrl_packet_build(ACTION_ICMP4, in, in_len, out, sizeof out, &out_len, NULL), 0);
+    assert_int_equal(out[14 + 21], 1);
 }
 
 static void
@@ -729,6 +866,8 @@ main(void)
         cmocka_unit_test(test_ctrl_arp_request),
         cmocka_unit_test(test_ctrl_nd),
         cmocka_unit_test(test_ctrl_tcp_reset),
+        cmocka_unit_test(test_ctrl_sctp_abort),
+        cmocka_unit_test(test_ctrl_reject_udp),
         cmocka_unit_test(test_ctrl_apply_errors),
         cmocka_unit_test(test_ctrl_mac_binding),
     };

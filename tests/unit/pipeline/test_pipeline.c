@@ -644,6 +644,148 @@ test_controller(void **state OVNIC_UNUSED)
     fx_destroy(&fx);
 }
 
+/* Ethernet + IPv4 or IPv6 + TCP (SYN), UDP or SCTP (INIT) from p1 (00:..:01, 10.0.0.1,
+ * fd00::1) to p2 (00:..:02, 10.0.0.2, fd00::2), source port 1000, destination
+ * 'dport'. */
+static size_t
+l4_frame(uint8_t *p, bool v6, uint8_t proto, uint16_t dport)
+{
+    size_t l4_len = proto == 6 ? 20 : proto == 17 ? 8 : 32;
+    memset(p, 0, 14 + 40 + l4_len);
+    memcpy(p, (uint8_t[]){0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1}, 12);
+    uint8_t *l3 = p + 14, *l4;
+    if (v6) {
+        p[12] = 0x86, p[13] = 0xdd;
+        l3[0] = 0x60;
+        l3[4] = 0;
+        l3[5] = (uint8_t)l4_len;
+        l3[6] = proto;
+        l3[7] = 64;
+        l3[8] = l3[24] = 0xfd;
+        l3[23] = 1;
+        l3[39] = 2;
+        l4 = l3 + 40;
+    } else {
+        p[12] = 0x08;
+        l3[0] = 0x45;
+        l3[3] = (uint8_t)(20 + l4_len);
+        l3[8] = 64;
+        l3[9] = proto;
+        memcpy(l3 + 12, (uint8_t[]){10, 0, 0, 1, 10, 0, 0, 2}, 8);
+        uint16_t c = htons(ctrl_csum(l3, 20, 0));
+        memcpy(l3 + 10, &c, 2);
+        l4 = l3 + 20;
+    }
+    l4[0] = 1000 >> 8;
+    l4[1] = 1000 & 0xff;
+    l4[2] = (uint8_t)(dport >> 8);
+    l4[3] = (uint8_t)dport;
+    if (proto == 6) {
+        l4[7] = 1; /* seq 1 */
+        l4[12] = 5 << 4;
+        l4[13] = 0x02;
+    } else if (proto == 17) {
+        l4[5] = 8;
+    } else {
+        l4[12] = 1; /* INIT, tag 0, initiate tag 0x0a0b0c0d */
+        l4[15] = 20;
+        memcpy(l4 + 16, (uint8_t[]){10, 11, 12, 13}, 4);
+    }
+    return (size_t)(l4 - p) + l4_len;
+}
+
+/* A reject ACL, from-lport (ingress, answered through the egress pipeline) and
+ * to-lport (egress, answered through the ingress pipeline), as northd writes them:
+ * the answer reaches the sender p1, for TCP, UDP and SCTP over IPv4 and IPv6, with and
+ * without packet bytes. */
+static void
+test_reject(void **state OVNIC_UNUSED)
+{
+    struct sb sb = {.updates = json_object()};
+    sb_chassis(&sb, 900, "hv1", "192.168.0.1");
+    sb_dp(&sb, 1, 1, "sw", false);
+    sb_port(&sb, 11, 1, "p1", 1, "", 900, NULL);
+    sb_port(&sb, 12, 1, "p2", 2, "", 900, NULL);
+    sb_flow(&sb, 1, "ingress", 0, 100,
+            "inport == \"p1\" && (tcp.dst == 21 || udp.dst == 21 || sctp.dst == 21)",
+            "reg0 = 0; reject { /* eth.dst <-> eth.src; ip.dst <-> ip.src; is "
+            "implicit. */ outport <-> inport; next(pipeline=egress,table=1); };");
+    sb_flow(&sb, 1, "ingress", 0, 0, "1", "next;");
+    sb_flow(&sb, 1, "ingress", 1, 50, "eth.dst == 00:00:00:00:00:01",
+            "outport = \"p1\"; output;");
+    sb_flow(&sb, 1, "ingress", 1, 50, "eth.dst == 00:00:00:00:00:02",
+            "outport = \"p2\"; output;");
+    sb_flow(&sb, 1, "egress", 0, 100,
+            "outport == \"p2\" && (tcp.dst == 23 || udp.dst == 23 || sctp.dst == 23)",
+            "reg0 = 0; reject { /* eth.dst <-> eth.src; ip.dst <-> ip.src; is "
+            "implicit. */ outport <-> inport; next(pipeline=ingress,table=1); };");
+    sb_flow(&sb, 1, "egress", 0, 0, "1", "next;");
+    sb_flow(&sb, 1, "egress", 1, 0, "1", "output;");
+    struct pipeline_config cfg = {.chassis = "hv1"};
+    struct fx fx;
+    fx_init(&fx, &sb, &cfg);
+
+    static const uint8_t protos[] = {6, 17, 132};
+    static const uint16_t dports[] = {21, 23};
+    for (int v6 = 0; v6 < 2; v6++) {
+        for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+            for (size_t d = 0; d < ARRAY_SIZE(dports); d++) {
+                for (int bytes = 0; bytes < 2; bytes++) {
+                    uint8_t pkt[128];
+                    size_t n = l4_frame(pkt, v6, protos[i], dports[d]);
+                    struct pkey in;
+                    assert_int_equal(packet_parse(pkt, n, 0, &in, NULL, NULL, NULL), 0);
+                    struct pipeline_result r;
+                    process(fx.pl, PIPELINE_IN_VIF, "p1", bytes ? pkt : NULL,
+                            bytes ? n : 0, bytes ? NULL : &in, &r);
+                    assert_int_equal(r.n_ctrls, 1);
+                    assert_int_equal(r.ctrls[0].type, ACTION_REJECT);
+                    assert_int_equal(r.n_outputs, 1);
+                    const struct pipeline_output *o = &r.outputs[0];
+                    assert_string_equal(o->port, "p1");
+                    assert_true(o->from_controller);
+                    struct pkey k = o->key;
+                    if (bytes) {
+                        assert_non_null(o->packet);
+                        assert_int_equal(
+                            packet_parse(o->packet, o->len, 0, &k, NULL, NULL, NULL), 0);
+                    }
+                    /* Back to the sender: addresses swapped. */
+                    assert_memory_equal(k.f.eth_dst, in.f.eth_src, 6);
+                    assert_memory_equal(k.f.eth_src, in.f.eth_dst, 6);
+                    if (v6) {
+                        assert_memory_equal(k.f.ip6_dst, in.f.ip6_src, 16);
+                        assert_memory_equal(k.f.ip6_src, in.f.ip6_dst, 16);
+                    } else {
+                        assert_int_equal(k.f.ip4_dst, in.f.ip4_src);
+                        assert_int_equal(k.f.ip4_src, in.f.ip4_dst);
+                    }
+                    if (protos[i] == 6) {
+                        assert_int_equal(k.f.ip_proto, 6);
+                        assert_int_equal(ntohs(k.f.tcp_flags), 0x14);
+                        assert_int_equal(ntohs(k.f.tcp_src), dports[d]);
+                        assert_int_equal(ntohs(k.f.tcp_dst), 1000);
+                    } else if (protos[i] == 132) {
+                        assert_int_equal(k.f.ip_proto, 132);
+                        assert_int_equal(ntohs(k.f.sctp_src), dports[d]);
+                        assert_int_equal(ntohs(k.f.sctp_dst), 1000);
+                    } else if (v6) {
+                        assert_int_equal(k.f.ip_proto, 58);
+                        assert_int_equal(k.f.icmp6_type, 1);
+                        assert_int_equal(k.f.icmp6_code, 4);
+                    } else {
+                        assert_int_equal(k.f.ip_proto, 1);
+                        assert_int_equal(k.f.icmp4_type, 3);
+                        assert_int_equal(k.f.icmp4_code, 3);
+                    }
+                    pipeline_result_destroy(&r);
+                }
+            }
+        }
+    }
+    fx_destroy(&fx);
+}
+
 /* Conntrack NAT changes the key, not through header changes of the walk: the
  * delivered bytes follow the key (address rewritten, IPv4 checksum valid). */
 static void
@@ -716,6 +858,7 @@ main(void)
         cmocka_unit_test(test_trace_mode), cmocka_unit_test(test_localnet),
         cmocka_unit_test(test_loop_cap),   cmocka_unit_test(test_errors),
         cmocka_unit_test(test_controller), cmocka_unit_test(test_nat_bytes),
+        cmocka_unit_test(test_reject),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
