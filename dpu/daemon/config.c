@@ -13,11 +13,14 @@
 #include <unistd.h>
 
 #include "dpu/ovsdb/version.h"
+#include "shared/proto/hostlink.h"
+#include "shared/proto/hostlink_server.h"
 #include "shared/util/log.h"
 
 #define DPUD_VERSION "0.1.0"
 #define DEFAULT_RUNDIR "/var/run/ovnic"
 #define DEFAULT_PROBE_INTERVAL_MS 5000
+#define DPUD_HOSTLINK_DOWN_DELAY_MS_DEFAULT 10000
 /* The range of the vswitch's mbuf pool (vswitch_config.n_mbufs). */
 #define DPUD_N_MBUFS_MIN 512
 #define DPUD_N_MBUFS_MAX (1u << 24)
@@ -51,6 +54,14 @@ enum key_id {
     KEY_IDLE_MIN_US,
     KEY_IDLE_MAX_US,
     KEY_N_MBUFS,
+    KEY_HOSTLINK_LISTEN,
+    KEY_HOSTLINK_CA_CERT,
+    KEY_HOSTLINK_CERTIFICATE,
+    KEY_HOSTLINK_PRIVATE_KEY,
+    KEY_HOSTLINK_ALLOW_PLAIN,
+    KEY_HOSTLINK_LEASE_MS,
+    KEY_HOSTLINK_DOWN_DELAY_MS,
+    KEY_HOSTLINK_HOSTS,
 };
 
 struct key_desc {
@@ -93,6 +104,22 @@ static const struct key_desc keys[] = {
      "datapath idle back-off: longest sleep (default 2000)"},
     {"n-mbufs", KEY_N_MBUFS,
      "packet buffers of the datapath, 512..16777216 (default 16383)"},
+    {"hostlink-listen", KEY_HOSTLINK_LISTEN,
+     "serve hosts on pssl:PORT[:IP] (default off)"},
+    {"hostlink-ca-cert", KEY_HOSTLINK_CA_CERT,
+     "CA of host certificates (default ca-cert)"},
+    {"hostlink-certificate", KEY_HOSTLINK_CERTIFICATE,
+     "certificate shown to hosts (default certificate)"},
+    {"hostlink-private-key", KEY_HOSTLINK_PRIVATE_KEY,
+     "its private key (default private-key)"},
+    {"hostlink-allow-plain", KEY_HOSTLINK_ALLOW_PLAIN,
+     "allow punix:/ptcp: hostlink-listen, no TLS (default false)"},
+    {"hostlink-lease-ms", KEY_HOSTLINK_LEASE_MS,
+     "host lease, 100..3600000 ms (default 15000)"},
+    {"hostlink-down-delay-ms", KEY_HOSTLINK_DOWN_DELAY_MS,
+     "lost host: its ports down after, 0..3600000 ms (default 10000)"},
+    {"hostlink-hosts", KEY_HOSTLINK_HOSTS,
+     "HOST=PF-MAC[+PF-MAC...],... PFs of each host (default: one host owns all)"},
 };
 
 static int set_error(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -382,6 +409,92 @@ out:
     return 0;
 }
 
+static void
+free_host_pfs(struct dpud_host_pf *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].pf_mac);
+    }
+    free(h);
+}
+
+/* "HOST=PF-MAC[+PF-MAC...],...": each PF belongs to one host. */
+static int
+parse_hostlink_hosts(struct dpud_config *config, const char *value, char *errbuf,
+                     size_t errlen)
+{
+    struct dpud_host_pf *h = NULL;
+    char *copy = strdup(value), *save = NULL;
+    size_t n = 0;
+    int error = 0;
+
+    if (!copy) {
+        return -ENOMEM;
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '='), *save2 = NULL;
+
+        if (!eq) {
+            error = set_error(errbuf, errlen,
+                              "hostlink-hosts: '%s' is not HOST=PF-MAC[+PF-MAC...]",
+                              trim(tok));
+            goto out;
+        }
+        *eq = '\0';
+        const char *name = trim(tok);
+        if (!*name || strlen(name) > 64 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-:@") != strlen(name)) {
+            error = set_error(errbuf, errlen, "hostlink-hosts: bad host name '%s'", name);
+            goto out;
+        }
+        for (char *m = strtok_r(eq + 1, "+", &save2); m;
+             m = strtok_r(NULL, "+", &save2)) {
+            struct dpud_host_pf *h_;
+            char mac[18];
+
+            if (dpud_config_parse_mac(trim(m), mac)) {
+                error =
+                    set_error(errbuf, errlen, "hostlink-hosts: bad PF MAC '%s'", trim(m));
+                goto out;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (!strcmp(h[i].pf_mac, mac)) {
+                    error = set_error(errbuf, errlen,
+                                      "hostlink-hosts: PF %s given to two hosts (%s, %s)",
+                                      mac, h[i].name, name);
+                    goto out;
+                }
+            }
+            h_ = realloc(h, (n + 1) * sizeof *h);
+            if (!h_) {
+                error = -ENOMEM;
+                goto out;
+            }
+            h = h_;
+            h[n].name = strdup(name);
+            h[n].pf_mac = strdup(mac);
+            n++;
+            if (!h[n - 1].name || !h[n - 1].pf_mac) {
+                error = -ENOMEM;
+                goto out;
+            }
+        }
+    }
+out:
+    free(copy);
+    if (error) {
+        free_host_pfs(h, n);
+        return error;
+    }
+    free_host_pfs(config->hostlink_hosts, config->n_hostlink_hosts);
+    config->hostlink_hosts = h;
+    config->n_hostlink_hosts = n;
+    return 0;
+}
+
 static int
 parse_uint32(const char *value, uint32_t *out)
 {
@@ -435,12 +548,41 @@ apply_key(struct dpud_config *config, const char *name, const char *value,
         break;
     case KEY_ENCAP_CSUM:
     case KEY_MONITOR_ALL:
+    case KEY_HOSTLINK_ALLOW_PLAIN:
         if (dpud_config_parse_bool(value, &b)) {
             return set_error(errbuf, errlen, "%s%s: '%s' is not a boolean", where,
                              key->name, value);
         }
-        *(key->id == KEY_ENCAP_CSUM ? &config->encap_csum : &config->monitor_all) = b;
+        *(key->id == KEY_ENCAP_CSUM    ? &config->encap_csum
+          : key->id == KEY_MONITOR_ALL ? &config->monitor_all
+                                       : &config->hostlink_allow_plain) = b;
         return 0;
+    case KEY_HOSTLINK_LISTEN:
+        if (!*value) {
+            return set_error(errbuf, errlen, "%shostlink-listen: empty", where);
+        }
+        return replace_string(&config->hostlink_listen, value);
+    case KEY_HOSTLINK_CA_CERT:
+        return replace_string(&config->hostlink_ca_cert, value);
+    case KEY_HOSTLINK_CERTIFICATE:
+        return replace_string(&config->hostlink_certificate, value);
+    case KEY_HOSTLINK_PRIVATE_KEY:
+        return replace_string(&config->hostlink_private_key, value);
+    case KEY_HOSTLINK_HOSTS:
+        error = parse_hostlink_hosts(config, value, errbuf, errlen);
+        break;
+    case KEY_HOSTLINK_LEASE_MS:
+    case KEY_HOSTLINK_DOWN_DELAY_MS: {
+        uint32_t v, min = key->id == KEY_HOSTLINK_LEASE_MS ? HOSTLINK_LEASE_MIN_MS : 0;
+
+        if (parse_uint32(value, &v) || v < min || v > HOSTLINK_LEASE_MAX_MS) {
+            return set_error(errbuf, errlen, "%s%s: '%s' is not a number from %u to %u",
+                             where, key->name, value, min, HOSTLINK_LEASE_MAX_MS);
+        }
+        *(key->id == KEY_HOSTLINK_LEASE_MS ? &config->hostlink_lease_ms
+                                           : &config->hostlink_down_delay_ms) = v;
+        return 0;
+    }
     case KEY_BRIDGE_MAPPINGS:
         error = check_bridge_mappings(value, errbuf, errlen);
         return error ? error : replace_string(&config->bridge_mappings, value);
@@ -582,7 +724,7 @@ print_help(void)
            "Every configuration key can be given in FILE as 'KEY = VALUE' or on the\n"
            "command line as --KEY=VALUE (which wins):\n");
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        printf("  --%-18s %s\n", keys[i].name, keys[i].help);
+        printf("  --%-24s %s\n", keys[i].name, keys[i].help);
     }
     printf("\nOther options:\n"
            "  --config=FILE        read configuration keys from FILE\n"
@@ -604,6 +746,8 @@ dpud_config_parse(struct dpud_config *config, int argc, char *argv[], char *errb
 
     config->encap_csum = true;
     config->probe_interval = DEFAULT_PROBE_INTERVAL_MS;
+    config->hostlink_lease_ms = HOSTLINK_LEASE_MS_DEFAULT;
+    config->hostlink_down_delay_ms = DPUD_HOSTLINK_DOWN_DELAY_MS_DEFAULT;
 
     /* First pass: --help, --version, --config. */
     for (i = 1; i < argc; i++) {
@@ -699,6 +843,48 @@ dpud_config_parse(struct dpud_config *config, int argc, char *argv[], char *errb
                   "datapath = dpdk needs an uplink: set memif-dir or uplink-devargs");
         return DPUD_CONFIG_INVALID;
     }
+    if (config->hostlink_listen) {
+        struct ovnic_err err = {0};
+        char ebuf[256];
+        bool tls;
+
+        /* The hostlink TLS files default to those of the SB connection. */
+        if ((!config->hostlink_ca_cert && config->ca_cert &&
+             replace_string(&config->hostlink_ca_cert, config->ca_cert)) ||
+            (!config->hostlink_certificate && config->certificate &&
+             replace_string(&config->hostlink_certificate, config->certificate)) ||
+            (!config->hostlink_private_key && config->private_key &&
+             replace_string(&config->hostlink_private_key, config->private_key))) {
+            goto nomem;
+        }
+        bool have_tls = config->hostlink_ca_cert && config->hostlink_certificate &&
+                        config->hostlink_private_key;
+        if (hostlink_check_transport(config->hostlink_listen, true,
+                                     config->hostlink_allow_plain, have_tls, &tls,
+                                     &err)) {
+            set_error(errbuf, errlen, "hostlink-listen: %s",
+                      ovnic_err_format(&err, ebuf, sizeof ebuf));
+            return DPUD_CONFIG_INVALID;
+        }
+        for (size_t i = 0; i < config->n_hostlink_hosts; i++) {
+            bool found = false;
+            for (size_t j = 0; j < config->n_representors && !found; j++) {
+                found = !strcmp(config->representors[j].pf_mac,
+                                config->hostlink_hosts[i].pf_mac);
+            }
+            if (!found) {
+                set_error(errbuf, errlen,
+                          "hostlink-hosts: PF %s of host %s has no representor in "
+                          "'representors'",
+                          config->hostlink_hosts[i].pf_mac,
+                          config->hostlink_hosts[i].name);
+                return DPUD_CONFIG_INVALID;
+            }
+        }
+    } else if (config->n_hostlink_hosts) {
+        set_error(errbuf, errlen, "hostlink-hosts needs hostlink-listen");
+        return DPUD_CONFIG_INVALID;
+    }
     if (!config->hostname) {
         if (gethostname(hostname, sizeof hostname)) {
             snprintf(hostname, sizeof hostname, "%s", config->system_id);
@@ -750,6 +936,11 @@ dpud_config_destroy(struct dpud_config *config)
     free(config->uplink_mac);
     free(config->underlay_gateway);
     free_representors(config->representors, config->n_representors);
+    free(config->hostlink_listen);
+    free(config->hostlink_ca_cert);
+    free(config->hostlink_certificate);
+    free(config->hostlink_private_key);
+    free_host_pfs(config->hostlink_hosts, config->n_hostlink_hosts);
     memset(config, 0, sizeof *config);
 }
 
