@@ -754,7 +754,7 @@ daemon_call(const struct args *a, const char *method, json_t *args, json_t **res
     }
     const json_t *e = json_object_get(reply, "error");
     if (e && !json_is_null(e)) {
-        const char *msg = json_string_value(json_object_get(e, "message"));
+        const char *msg = json_string_value(json_object_get(e, "error"));
         fprintf(stderr, "ovnic-hostd: %s\n",
                 msg                 ? msg
                 : json_is_string(e) ? json_string_value(e)

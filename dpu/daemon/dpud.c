@@ -831,6 +831,22 @@ update_conditions(struct dpud *dpud, const struct ovsdb_replica *replica, bool f
     if (!lports) {
         return;
     }
+    /* The ports hosts ask for are monitored too, so that their requests can be
+     * checked against their rows. */
+    size_t n_wanted = 0;
+    const char *const *wanted =
+        dpud->hosts ? dpud_hosts_wanted_lports(dpud->hosts, &n_wanted) : NULL;
+    if (n_wanted) {
+        const char **v = realloc(lports, (n_lports + n_wanted + 1) * sizeof *v);
+        if (!v) {
+            free(lports);
+            return;
+        }
+        lports = v;
+        memcpy(lports + n_lports, wanted, n_wanted * sizeof *lports);
+        n_lports += n_wanted;
+        lports[n_lports] = NULL;
+    }
     qsort(lports, n_lports, sizeof *lports, compare_strs);
     key = lports_join(lports, n_lports);
     if (!key) {
@@ -1013,6 +1029,7 @@ dpud_run(struct dpud *dpud)
             .chassis_uuid = &dpud->chassis_uuid,
             .chassis_name = dpud->config->system_id,
             .hostname = dpud->config->hostname,
+            .conditions_acked = ovsdb_cs_conditions_are_acked(dpud->cs),
         };
 
         dpud_hosts_run(dpud->hosts, &hctx);

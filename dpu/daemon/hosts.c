@@ -74,9 +74,15 @@ struct host {
     struct hrefused refused;
 };
 
+/* A request, answered in order.  One that names an iface-id whose Port_Binding the
+ * replica lacks waits until the SB has answered a monitor condition that asks for
+ * it (or HOSTS_WAIT_MS), since conditional monitoring only sends the rows of local
+ * datapaths. */
+#define HOSTS_WAIT_MS 10000
 struct pending {
     uint64_t session;
     struct hostlink_msg msg;
+    uint64_t waiting_since_ms; /* 0: not waiting yet. */
 };
 
 struct dpud_hosts {
@@ -95,6 +101,10 @@ struct dpud_hosts {
 
     char *cms_options;
     char serial[HOSTLINK_SERIAL_MAX + 1];
+
+    const char **wanted; /* NULL-terminated; borrowed from 'pending'. */
+    size_t n_wanted;
+    struct poll_timer wait_timer;
 
     struct hrefused refused;
     uint64_t refused_hello; /* Identities refused at hello (hostlink-hosts). */
@@ -679,19 +689,103 @@ handle(struct dpud_hosts *hosts, struct host *h, const struct hostlink_msg *m,
     hostlink_server_reply(hosts->server, h->session, m->id, code, code ? msg : NULL);
 }
 
+/* The first iface-id of 'm' without a Port_Binding in the replica, or NULL. */
+static const char *
+missing_lport(const struct hostlink_msg *m, const struct dpud_hosts_ctx *ctx)
+{
+    if (m->method == HOSTLINK_ATTACH_REQUEST) {
+        return pb_find(ctx->replica, m->u.attach.iface_id) ? NULL : m->u.attach.iface_id;
+    }
+    if (m->method == HOSTLINK_RESYNC) {
+        for (size_t i = 0; i < m->u.resync.n_attachments; i++) {
+            const char *id = m->u.resync.attachments[i].iface_id;
+            if (!pb_find(ctx->replica, id)) {
+                return id;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void
+wait_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_UNUSED,
+              void *aux)
+{
+    struct dpud_hosts *hosts = aux;
+    hosts->ops.schedule(hosts->aux);
+}
+
+/* Rebuilds the wanted iface-ids from the waiting requests. */
+static void
+wanted_update(struct dpud_hosts *hosts)
+{
+    size_t n = 0;
+
+    free(hosts->wanted);
+    hosts->wanted = NULL;
+    hosts->n_wanted = 0;
+    for (size_t i = 0; i < hosts->n_pending; i++) {
+        const struct hostlink_msg *m = &hosts->pending[i].msg;
+        n += m->method == HOSTLINK_ATTACH_REQUEST ? 1
+             : m->method == HOSTLINK_RESYNC       ? m->u.resync.n_attachments
+                                                  : 0;
+    }
+    if (!n || !(hosts->wanted = calloc(n + 1, sizeof *hosts->wanted))) {
+        return;
+    }
+    for (size_t i = 0; i < hosts->n_pending; i++) {
+        const struct hostlink_msg *m = &hosts->pending[i].msg;
+        if (m->method == HOSTLINK_ATTACH_REQUEST) {
+            hosts->wanted[hosts->n_wanted++] = m->u.attach.iface_id;
+        } else if (m->method == HOSTLINK_RESYNC) {
+            for (size_t j = 0; j < m->u.resync.n_attachments; j++) {
+                hosts->wanted[hosts->n_wanted++] = m->u.resync.attachments[j].iface_id;
+            }
+        }
+    }
+}
+
+const char *const *
+dpud_hosts_wanted_lports(const struct dpud_hosts *hosts, size_t *n)
+{
+    *n = hosts->n_wanted;
+    return hosts->wanted;
+}
+
 void
 dpud_hosts_run(struct dpud_hosts *hosts, const struct dpud_hosts_ctx *ctx)
 {
-    for (size_t i = 0; i < hosts->n_pending; i++) {
+    uint64_t now = time_msec();
+    size_t i;
+
+    for (i = 0; i < hosts->n_pending; i++) {
         struct pending *p = &hosts->pending[i];
         struct host *h = host_by_session(hosts, p->session);
 
+        if (h && missing_lport(&p->msg, ctx)) {
+            if (!p->waiting_since_ms) {
+                /* Ask the SB for the row (the next condition update), and wait. */
+                p->waiting_since_ms = now;
+                poll_timer_start(hosts->loop, &hosts->wait_timer, HOSTS_WAIT_MS,
+                                 wait_timer_cb, hosts);
+                break;
+            }
+            if (!ctx->conditions_acked && now - p->waiting_since_ms < HOSTS_WAIT_MS) {
+                break;
+            }
+        }
         if (h) {
             handle(hosts, h, &p->msg, ctx);
         }
         hostlink_msg_clear(&p->msg);
     }
-    hosts->n_pending = 0;
+    /* What is left waits, in order. */
+    if (i && i < hosts->n_pending) {
+        memmove(hosts->pending, hosts->pending + i,
+                (hosts->n_pending - i) * sizeof *hosts->pending);
+    }
+    hosts->n_pending -= i;
+    wanted_update(hosts);
 
     /* The cms-options, with the card serial number. */
     const char *base = hosts->config->cms_options ? hosts->config->cms_options : "";
@@ -803,6 +897,7 @@ request_cb(void *aux, uint64_t session, const struct hostlink_msg *msg)
         goto nomem;
     }
     p->session = session;
+    p->waiting_since_ms = 0;
     hosts->n_pending++;
     hosts->ops.schedule(hosts->aux);
     return;
@@ -841,6 +936,7 @@ dpud_hosts_create(struct poll_loop *loop, const struct dpud_config *config,
     hosts->binding = binding;
     hosts->ops = *ops;
     hosts->aux = aux;
+    poll_timer_init(&hosts->wait_timer);
     hosts->cms_options = strdup(config->cms_options ? config->cms_options : "");
     if (!hosts->cms_options) {
         free(hosts);
@@ -853,6 +949,9 @@ dpud_hosts_create(struct poll_loop *loop, const struct dpud_config *config,
     sc.name = config->system_id;
     sc.software = DPUD_HOSTS_SOFTWARE;
     sc.lease_ms = config->hostlink_lease_ms;
+    sc.keepalive_ms = config->hostlink_lease_ms / 3 < HOSTLINK_LEASE_MIN_MS
+                          ? HOSTLINK_LEASE_MIN_MS
+                          : config->hostlink_lease_ms / 3;
     error = hostlink_server_create(loop, &sc, &sops, hosts, &hosts->server, err);
     if (error) {
         free(hosts->cms_options);
@@ -877,6 +976,8 @@ dpud_hosts_destroy(struct dpud_hosts *hosts)
         hostlink_msg_clear(&hosts->pending[i].msg);
     }
     free(hosts->pending);
+    free(hosts->wanted);
+    poll_timer_stop(hosts->loop, &hosts->wait_timer);
     for (size_t i = 0; i < hosts->n_hosts; i++) {
         host_destroy(hosts->hosts[i]);
     }

@@ -55,6 +55,7 @@ struct dpud_hosts_ctx {
     const struct uuid *chassis_uuid; /* This chassis's row. */
     const char *chassis_name;
     const char *hostname;
+    bool conditions_acked; /* The SB has every monitor condition set so far. */
 };
 
 /** Starts serving hosts on 'config->hostlink_listen' (which must be set) with
@@ -70,6 +71,11 @@ void dpud_hosts_destroy(struct dpud_hosts *hosts);
 /** Answers the requests that came in, against the SB state of 'ctx'.  Changes of
  * the VIFs are made on the binding (binding_run() of the same step claims them). */
 void dpud_hosts_run(struct dpud_hosts *hosts, const struct dpud_hosts_ctx *ctx);
+
+/** The iface-ids of requests that wait for their Port_Binding: the SB is asked to
+ * send these rows too (the monitor condition).  NULL-terminated array of borrowed
+ * strings, valid until the next dpud_hosts_run(); '*n' gets the count. */
+const char *const *dpud_hosts_wanted_lports(const struct dpud_hosts *hosts, size_t *n);
 
 /** False for a VIF of a host that has been gone for longer than the down delay:
  * its port's "up" is written false (it still forwards). */
