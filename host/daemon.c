@@ -346,7 +346,8 @@ reply_cb(void *aux, uint64_t id OVNIC_UNUSED, int status, const char *message)
         json_object_set_new(
             w->result, "dpu_status",
             json_string(status ? "session lost: sent at the next resync" : "accepted"));
-        rpc_server_reply(hd->ctl, w->conn, w->id, w->result);
+        rpc_server_reply(hd->ctl, w->conn, w->id, w->result); /* Takes it. */
+        w->result = NULL;
     }
     waiter_free(w);
 }

@@ -29,6 +29,9 @@ finish() {
     local rc=$?
     e2e_cleanup
     ip link del "${E2E_LAB}hl" 2>/dev/null || true
+    for vm in "$(vm_ns 1 vm1)" "$(vm_ns 1 vm3)" "$(vm_ns 2 vm2)"; do
+        ip netns del "$vm" 2>/dev/null || true
+    done
     if [ "$KEEP" != "--keep" ] && [ $rc = 0 ]; then
         rm -rf "$E2E_DIR"
     else
