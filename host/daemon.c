@@ -535,7 +535,9 @@ ctl_detach(struct hostd *hd, uint64_t conn, const json_t *id, const json_t *args
     int error;
 
     if (!json_is_integer(vf) || json_integer_value(vf) < 0 ||
-        json_integer_value(vf) >= SRIOV_MAX_VFS || (json_object_get(args, "pf") && !pf)) {
+        json_integer_value(vf) >= SRIOV_MAX_VFS ||
+        (json_object_get(args, "pf") && !json_is_null(json_object_get(args, "pf")) &&
+         !pf)) {
         rpc_server_reply_error(hd->ctl, conn, id, -EINVAL,
                                "detach needs \"vf\" (0 to 255) and an optional \"pf\"");
         return;
