@@ -5,22 +5,41 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "host/daemon.h"
 #include "host/inventory.h"
 #include "host/nl.h"
 #include "host/sriov.h"
 #include "host/state.h"
 #include "host/vf.h"
 #include "shared/util/log.h"
+#include "shared/util/poll.h"
+#include "shared/util/rpc_client.h"
 
 #define HOSTD_VERSION "0.1.0"
 #define EXIT_USAGE 2
 
-enum cmd { CMD_NONE, CMD_INVENTORY, CMD_VFS, CMD_ATTACH, CMD_DETACH };
+enum cmd {
+    CMD_NONE,
+    CMD_INVENTORY,
+    CMD_VFS,
+    CMD_ATTACH,
+    CMD_DETACH,
+    CMD_RUN,
+    CMD_STATUS
+};
 #define ONLY(c) (1u << (c))
-#define ALL_CMDS \
-    (ONLY(CMD_INVENTORY) | ONLY(CMD_VFS) | ONLY(CMD_ATTACH) | ONLY(CMD_DETACH))
+#define ALL_CMDS                                                                 \
+    (ONLY(CMD_INVENTORY) | ONLY(CMD_VFS) | ONLY(CMD_ATTACH) | ONLY(CMD_DETACH) | \
+     ONLY(CMD_RUN) | ONLY(CMD_STATUS))
+#define CTL_TIMEOUT_MS 30000
+
+OVNIC_LOG_MODULE(hostd_main);
 
 static const char usage_main[] =
     "Usage: ovnic-hostd COMMAND [OPTIONS]\n"
@@ -34,6 +53,11 @@ static const char usage_main[] =
     "  attach --vf N (--netns NS | --vm) [SETTINGS]\n"
     "                               attach a VF to a network namespace or a VM\n"
     "  detach --vf N                undo an attachment\n"
+    "  run --dpu NAME=REMOTE ...    the daemon: a hostlink session per DPU\n"
+    "  status                       the running daemon's DPU sessions\n"
+    "\n"
+    "attach and detach go through the running daemon when there is one (its control\n"
+    "socket STATE-DIR/ovnic-hostd.ctl, or --ctl), which then tells the DPU.\n"
     "\n"
     "Options of every command:\n"
     "  --sysfs-root DIR   sysfs tree (default: /sys; a simulated NIC's tree)\n"
@@ -90,6 +114,35 @@ static const char usage_attach[] =
     "  --rate MBPS        maximum transmit rate in Mbit/s, 0 for no limit\n"
     "  --iface-id ID      the OVN logical port (iface-id) it stands for\n";
 
+static const char usage_run[] =
+    "Usage: ovnic-hostd run --dpu NAME=REMOTE [--dpu NAME=REMOTE...]\n"
+    "                       [--pf PF=NAME...] --ca-cert FILE --certificate FILE\n"
+    "                       --private-key FILE [--name HOST] [--allow-plain]\n"
+    "                       [--keepalive-ms MS] [--ctl PATH]\n"
+    "                       [--sysfs-root DIR] [--state-dir DIR]\n"
+    "\n"
+    "Runs the host agent: one hostlink session with each DPU (REMOTE ssl:IP:PORT;\n"
+    "unix:PATH only with --allow-plain), reporting the PFs of that DPU, their VFs\n"
+    "and the attachments with an iface-id, again after every reconnect (resync).\n"
+    "attach and detach then go through it.  Stops on SIGTERM or SIGINT.\n"
+    "\n"
+    "  --dpu NAME=REMOTE  a DPU and its hostlink address (up to 8)\n"
+    "  --pf PF=NAME       PF (PCI address or MAC) belongs to DPU NAME; needed with\n"
+    "                     several DPUs (a PF mapped to none is not reported)\n"
+    "  --ca-cert FILE     CA of the DPUs' certificates (PEM)\n"
+    "  --certificate FILE this host's certificate (its CN is the host's identity)\n"
+    "  --private-key FILE its key\n"
+    "  --name HOST        the name given in hello (default: the host name)\n"
+    "  --allow-plain      allow unix: and tcp: remotes (no TLS; tests)\n"
+    "  --keepalive-ms MS  keepalive interval (default 5000, or the DPU's if shorter)\n"
+    "  --ctl PATH         control socket (default STATE-DIR/ovnic-hostd.ctl)\n";
+
+static const char usage_status[] =
+    "Usage: ovnic-hostd status [--ctl PATH] [--state-dir DIR] [--format table|json]\n"
+    "\n"
+    "Shows each DPU of the running daemon: its remote, PFs, session state, hostlink\n"
+    "version, the DPU's name, lease, attempts, last error.\n";
+
 static const char usage_detach[] =
     "Usage: ovnic-hostd detach --vf N [--pf PF] [--sysfs-root DIR] [--state-dir DIR]\n"
     "                          [--format table|json]\n"
@@ -114,6 +167,14 @@ enum opt_id {
     OPT_RATE,
     OPT_IFACE_ID,
     OPT_FORCE,
+    OPT_DPU,
+    OPT_CA_CERT,
+    OPT_CERTIFICATE,
+    OPT_PRIVATE_KEY,
+    OPT_NAME,
+    OPT_ALLOW_PLAIN,
+    OPT_KEEPALIVE_MS,
+    OPT_CTL,
 };
 
 static const struct option long_options[] = {
@@ -133,6 +194,14 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"iface-id", required_argument, NULL, OPT_IFACE_ID},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"dpu", required_argument, NULL, OPT_DPU},
+    {"ca-cert", required_argument, NULL, OPT_CA_CERT},
+    {"certificate", required_argument, NULL, OPT_CERTIFICATE},
+    {"private-key", required_argument, NULL, OPT_PRIVATE_KEY},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"allow-plain", no_argument, NULL, OPT_ALLOW_PLAIN},
+    {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE_MS},
+    {"ctl", required_argument, NULL, OPT_CTL},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -145,8 +214,19 @@ option_cmds(int id)
 {
     switch (id) {
     case OPT_VF:
-    case OPT_PF:
         return ONLY(CMD_ATTACH) | ONLY(CMD_DETACH);
+    case OPT_PF:
+        return ONLY(CMD_ATTACH) | ONLY(CMD_DETACH) | ONLY(CMD_RUN);
+    case OPT_DPU:
+    case OPT_CA_CERT:
+    case OPT_CERTIFICATE:
+    case OPT_PRIVATE_KEY:
+    case OPT_NAME:
+    case OPT_ALLOW_PLAIN:
+    case OPT_KEEPALIVE_MS:
+        return ONLY(CMD_RUN);
+    case OPT_CTL:
+        return ONLY(CMD_RUN) | ONLY(CMD_STATUS) | ONLY(CMD_ATTACH) | ONLY(CMD_DETACH);
     case OPT_NETNS:
     case OPT_IFNAME:
     case OPT_VM:
@@ -179,6 +259,17 @@ struct args {
     struct vf_config config;
     const char *positional[2];
     int n_positional;
+
+    /* run */
+    struct hostd_dpu_config dpus[HOSTD_MAX_DPUS];
+    size_t n_dpus;
+    struct hostd_pf_map pf_map[64];
+    size_t n_pf_map;
+    const char *pf_args[64]; /* Every --pf, checked once the command is known. */
+    size_t n_pf_args;
+    const char *ca_cert, *certificate, *private_key, *name, *ctl;
+    bool allow_plain;
+    long keepalive_ms;
 };
 
 static int
@@ -271,7 +362,62 @@ option_apply(struct args *a, int id, const char *arg)
         }
         break;
     case OPT_PF:
+        if (a->n_pf_args >= ARRAY_SIZE(a->pf_args)) {
+            return usage_error("too many --pf options ('%s')", arg);
+        }
+        a->pf_args[a->n_pf_args++] = arg;
         a->pf = arg;
+        break;
+    case OPT_DPU: {
+        const char *eq = strchr(arg, '=');
+        static char names[HOSTD_MAX_DPUS][65];
+
+        if (a->n_dpus >= HOSTD_MAX_DPUS) {
+            return usage_error("--dpu: at most 8 DPUs ('%s')", arg);
+        }
+        if (!eq || eq == arg || (size_t)(eq - arg) > 64 || !eq[1] ||
+            strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789._-") != (size_t)(eq - arg)) {
+            return usage_error("--dpu: '%s' is not NAME=REMOTE (NAME: letters, digits, "
+                               "'._-')",
+                               arg);
+        }
+        snprintf(names[a->n_dpus], sizeof names[0], "%.*s", (int)(eq - arg), arg);
+        for (size_t i = 0; i < a->n_dpus; i++) {
+            if (!strcmp(a->dpus[i].name, names[a->n_dpus])) {
+                return usage_error("--dpu: DPU '%s' given twice", names[a->n_dpus]);
+            }
+        }
+        a->dpus[a->n_dpus].name = names[a->n_dpus];
+        a->dpus[a->n_dpus].remote = eq + 1;
+        a->n_dpus++;
+        break;
+    }
+    case OPT_CA_CERT:
+        a->ca_cert = arg;
+        break;
+    case OPT_CERTIFICATE:
+        a->certificate = arg;
+        break;
+    case OPT_PRIVATE_KEY:
+        a->private_key = arg;
+        break;
+    case OPT_NAME:
+        a->name = arg;
+        break;
+    case OPT_ALLOW_PLAIN:
+        a->allow_plain = true;
+        break;
+    case OPT_KEEPALIVE_MS:
+        if (!parse_long(arg, 100, 3600000, &a->keepalive_ms)) {
+            return usage_error("--keepalive-ms: '%s' is not 100 to 3600000", arg);
+        }
+        break;
+    case OPT_CTL:
+        if (!arg[0]) {
+            return usage_error("--ctl: empty path%s", "");
+        }
+        a->ctl = arg;
         break;
     case OPT_NETNS:
         if (!arg[0] || strlen(arg) >= HOST_STATE_NETNS_LEN || !is_printable(arg)) {
@@ -362,6 +508,8 @@ cmd_from_name(const char *name)
            : !strcmp(name, "vfs")     ? CMD_VFS
            : !strcmp(name, "attach")  ? CMD_ATTACH
            : !strcmp(name, "detach")  ? CMD_DETACH
+           : !strcmp(name, "run")     ? CMD_RUN
+           : !strcmp(name, "status")  ? CMD_STATUS
                                       : CMD_NONE;
 }
 
@@ -377,6 +525,10 @@ cmd_usage(enum cmd cmd)
         return usage_attach;
     case CMD_DETACH:
         return usage_detach;
+    case CMD_RUN:
+        return usage_run;
+    case CMD_STATUS:
+        return usage_status;
     case CMD_NONE:
     default:
         return usage_main;
@@ -550,6 +702,259 @@ settings_report(const struct vf_config_result *res, bool table)
     }
 }
 
+/* ---- The running daemon. ------------------------------------------------------ */
+
+static void
+ctl_path(const struct args *a, char *buf, size_t size)
+{
+    if (a->ctl) {
+        snprintf(buf, size, "%s", a->ctl);
+    } else {
+        snprintf(buf, size, "%s/%s", a->ctx.state_dir, HOSTD_CTL_NAME);
+    }
+}
+
+/* Whether a daemon's control socket is there. */
+static bool
+daemon_is_running(const struct args *a)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    ctl_path(a, path, sizeof path);
+    return !stat(path, &st) && S_ISSOCK(st.st_mode);
+}
+
+/* Calls 'method' of the daemon with 'args' (taken).  Returns 0 with '*result'
+ * (caller owns), or an exit code after printing the error. */
+static int
+daemon_call(const struct args *a, const char *method, json_t *args, json_t **result)
+{
+    char path[PATH_MAX], remote[PATH_MAX + 8], text[512];
+    struct rpc_client *c = NULL;
+    struct ovnic_err err = {0};
+    json_t *reply = NULL;
+    int error;
+
+    ctl_path(a, path, sizeof path);
+    snprintf(remote, sizeof remote, "unix:%s", path);
+    error = rpc_client_open(remote, CTL_TIMEOUT_MS, &c, &err);
+    if (!error) {
+        error = rpc_client_call(c, method, json_pack("[o]", args ? args : json_object()),
+                                &reply, &err);
+        args = NULL;
+    }
+    json_decref(args);
+    rpc_client_close(c);
+    if (error) {
+        fprintf(stderr, "ovnic-hostd: the daemon (%s): %s\n", path,
+                ovnic_err_is_set(&err) ? ovnic_err_format(&err, text, sizeof text)
+                                       : strerror(-error));
+        return 1;
+    }
+    const json_t *e = json_object_get(reply, "error");
+    if (e && !json_is_null(e)) {
+        const char *msg = json_string_value(json_object_get(e, "error"));
+        fprintf(stderr, "ovnic-hostd: %s\n",
+                msg                 ? msg
+                : json_is_string(e) ? json_string_value(e)
+                                    : "error");
+        json_decref(reply);
+        return 1;
+    }
+    *result = json_incref(json_object_get(reply, "result"));
+    json_decref(reply);
+    return *result ? 0 : 1;
+}
+
+static int
+daemon_attach(const struct args *a, const struct vf_attach_request *req)
+{
+    json_t *r = NULL;
+    int rc = daemon_call(a, "attach", hostd_attach_request_to_json(req), &r);
+
+    if (rc) {
+        return rc;
+    }
+    if (a->json) {
+        json_print(r);
+        return 0;
+    }
+    const char *netns = json_string_value(json_object_get(r, "netns"));
+    printf("VF %d (%s) of %s attached to %s%s%s%s%s\n",
+           (int)json_integer_value(json_object_get(r, "vf")),
+           json_string_value(json_object_get(r, "vf_pci")),
+           json_string_value(json_object_get(r, "pf")), netns ? "netns " : "vfio-pci",
+           netns ? netns : "", a->iface_id ? ", iface-id " : "",
+           a->iface_id ? a->iface_id : "", "");
+    if (json_string_value(json_object_get(r, "dpu"))) {
+        printf("DPU %s: %s\n", json_string_value(json_object_get(r, "dpu")),
+               dash(json_string_value(json_object_get(r, "dpu_status"))));
+    }
+    json_decref(r);
+    return 0;
+}
+
+static int
+cmd_status(const struct args *a)
+{
+    json_t *r = NULL, *dpu;
+    size_t i;
+    int rc;
+
+    if (a->n_positional) {
+        return usage_error("status takes no argument '%s'", a->positional[0]);
+    }
+    if (!daemon_is_running(a)) {
+        char path[PATH_MAX];
+        ctl_path(a, path, sizeof path);
+        fprintf(stderr, "ovnic-hostd: no daemon running (no control socket %s)\n", path);
+        return 1;
+    }
+    rc = daemon_call(a, "status", NULL, &r);
+    if (rc) {
+        return rc;
+    }
+    if (a->json) {
+        json_print(r);
+        return 0;
+    }
+    printf("host %s\n", dash(json_string_value(json_object_get(r, "name"))));
+    printf("%-10s %-24s %-10s %-3s %-12s %-8s %-9s %s\n", "DPU", "REMOTE", "STATE", "VER",
+           "DPU-NAME", "LEASE", "ATTEMPTS", "PFS / LAST ERROR");
+    json_array_foreach(json_object_get(r, "dpus"), i, dpu)
+    {
+        const json_t *s = json_object_get(dpu, "session");
+        char pfs[256] = "";
+        size_t j;
+        json_t *pf;
+
+        json_array_foreach(json_object_get(dpu, "pfs"), j, pf)
+        {
+            size_t len = strlen(pfs);
+            snprintf(pfs + len, sizeof pfs - len, "%s%s", len ? "," : "",
+                     json_string_value(json_object_get(pf, "pci")));
+        }
+        printf("%-10s %-24s %-10s %-3d %-12s %-8d %-9d %s",
+               json_string_value(json_object_get(dpu, "name")),
+               json_string_value(json_object_get(dpu, "remote")),
+               dash(json_string_value(json_object_get(s, "state"))),
+               (int)json_integer_value(json_object_get(s, "version")),
+               dash(json_string_value(json_object_get(s, "dpu-name"))),
+               (int)json_integer_value(json_object_get(s, "lease-ms")),
+               (int)json_integer_value(json_object_get(s, "attempts")), dash(pfs));
+        const char *last = json_string_value(json_object_get(s, "last-message"));
+        if (last && *last) {
+            printf(" / %s", last);
+        }
+        printf("\n");
+    }
+    json_decref(r);
+    return 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+signal_cb(struct poll_loop *loop OVNIC_UNUSED, int fd, uint32_t events OVNIC_UNUSED,
+          void *aux OVNIC_UNUSED)
+{
+    struct signalfd_siginfo si;
+
+    if (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        OLOG_INFO("%s: exiting", strsignal((int)si.ssi_signo));
+        stop_requested = 1;
+    }
+}
+
+static int
+cmd_run(struct args *a)
+{
+    struct hostd_config c;
+    struct poll_loop *loop = NULL;
+    struct hostd *hd = NULL;
+    struct ovnic_err err = {0};
+    char hostname[65] = "";
+    sigset_t set;
+    int sig_fd = -1, error;
+
+    if (a->n_positional) {
+        return usage_error("run takes no argument '%s'", a->positional[0]);
+    }
+    if (!a->n_dpus) {
+        return usage_error("run needs --dpu NAME=REMOTE%s", "");
+    }
+    if (!a->allow_plain && (!a->ca_cert || !a->certificate || !a->private_key)) {
+        return usage_error("run needs --ca-cert, --certificate and --private-key%s", "");
+    }
+    for (size_t i = 0; i < a->n_pf_args; i++) {
+        const char *eq = strchr(a->pf_args[i], '=');
+        static char keys[64][64];
+
+        if (!eq || eq == a->pf_args[i] || !eq[1] || (size_t)(eq - a->pf_args[i]) >= 64) {
+            return usage_error("--pf: '%s' is not PF=DPU (PF: PCI address or MAC)",
+                               a->pf_args[i]);
+        }
+        snprintf(keys[i], sizeof keys[i], "%.*s", (int)(eq - a->pf_args[i]),
+                 a->pf_args[i]);
+        a->pf_map[i].pf = keys[i];
+        a->pf_map[i].dpu = eq + 1;
+    }
+    a->n_pf_map = a->n_pf_args;
+    if (!a->name) {
+        if (gethostname(hostname, sizeof hostname - 1) || !hostname[0]) {
+            snprintf(hostname, sizeof hostname, "host");
+        }
+        a->name = hostname;
+    }
+    memset(&c, 0, sizeof c);
+    c.ctx = a->ctx;
+    c.name = a->name;
+    c.dpus = a->dpus;
+    c.n_dpus = a->n_dpus;
+    c.pf_map = a->pf_map;
+    c.n_pf_map = a->n_pf_map;
+    c.ca_cert = a->ca_cert;
+    c.certificate = a->certificate;
+    c.private_key = a->private_key;
+    c.allow_plain = a->allow_plain;
+    c.ctl_path = a->ctl;
+    c.keepalive_ms = (unsigned int)(a->keepalive_ms > 0 ? a->keepalive_ms : 0);
+
+    ovnic_log_set_level(NULL, OVNIC_LOG_INFO);
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    error = poll_loop_create(&loop);
+    if (error || sig_fd < 0 ||
+        poll_loop_fd_add(loop, sig_fd, OVNIC_POLL_IN, signal_cb, NULL)) {
+        fprintf(stderr, "ovnic-hostd: cannot set up the loop\n");
+        error = -ENOMEM;
+        goto out;
+    }
+    error = hostd_create(loop, &c, &hd, &err);
+    if (error) {
+        fail(&err, error);
+        goto out;
+    }
+    while (!stop_requested && !hostd_is_done(hd)) {
+        if (poll_loop_run_once(loop, -1) < 0) {
+            error = -EIO;
+            break;
+        }
+    }
+out:
+    hostd_destroy(hd);
+    poll_loop_destroy(loop);
+    if (sig_fd >= 0) {
+        close(sig_fd);
+    }
+    return error ? 1 : 0;
+}
+
 static int
 cmd_attach(struct args *a)
 {
@@ -579,6 +984,9 @@ cmd_attach(struct args *a)
     req.ifname = a->ifname;
     req.iface_id = a->iface_id;
     req.config = a->config;
+    if (daemon_is_running(a)) {
+        return daemon_attach(a, &req);
+    }
 
     ovnic_err_clear(&err);
     error = vf_attach(&a->ctx, &req, &res, &err);
@@ -636,6 +1044,30 @@ cmd_detach(const struct args *a)
     }
     if (a->vf < 0) {
         return usage_error("detach needs --vf N%s", "");
+    }
+    if (daemon_is_running(a)) {
+        json_t *r = NULL;
+        int rc = daemon_call(a, "detach",
+                             json_pack("{s:s?, s:i}", "pf", a->pf, "vf", (int)a->vf), &r);
+        if (rc) {
+            return rc;
+        }
+        if (a->json) {
+            json_print(r);
+        } else {
+            printf("VF %ld of %s detached%s%s\n", a->vf,
+                   json_string_value(json_object_get(r, "pf")),
+                   json_string_value(json_object_get(r, "dpu")) ? "; DPU " : "",
+                   json_string_value(json_object_get(r, "dpu"))
+                       ? json_string_value(json_object_get(r, "dpu"))
+                       : "");
+            if (json_string_value(json_object_get(r, "dpu_status"))) {
+                printf("DPU status: %s\n",
+                       json_string_value(json_object_get(r, "dpu_status")));
+            }
+        }
+        json_decref(r);
+        return 0;
     }
     ovnic_err_clear(&err);
     error = vf_detach(&a->ctx, a->pf, (unsigned int)a->vf, &res, &err);
@@ -760,6 +1192,10 @@ main(int argc, char *argv[])
         return cmd_attach(&a);
     case CMD_DETACH:
         return cmd_detach(&a);
+    case CMD_RUN:
+        return cmd_run(&a);
+    case CMD_STATUS:
+        return cmd_status(&a);
     case CMD_NONE:
     default:
         return EXIT_USAGE;

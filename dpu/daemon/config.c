@@ -16,12 +16,15 @@
 
 #include "dpu/controller/binding.h"
 #include "dpu/ovsdb/version.h"
+#include "shared/proto/hostlink.h"
+#include "shared/proto/hostlink_server.h"
 #include "shared/util/log.h"
 #include "shared/util/stream.h"
 
 #define DPUD_VERSION "0.1.0"
 #define DEFAULT_RUNDIR "/var/run/ovnic"
 #define DEFAULT_PROBE_INTERVAL_MS 5000
+#define DPUD_HOSTLINK_DOWN_DELAY_MS_DEFAULT 10000
 
 /* What the vswitch accepts (vswitch_config, dpu/vswitch/dpdk_vswitch.c), checked here
  * so that a bad value is refused before the EAL starts. */
@@ -79,6 +82,14 @@ enum key_id {
     KEY_IDLE_MIN_US,
     KEY_IDLE_MAX_US,
     KEY_N_MBUFS,
+    KEY_HOSTLINK_LISTEN,
+    KEY_HOSTLINK_CA_CERT,
+    KEY_HOSTLINK_CERTIFICATE,
+    KEY_HOSTLINK_PRIVATE_KEY,
+    KEY_HOSTLINK_ALLOW_PLAIN,
+    KEY_HOSTLINK_LEASE_MS,
+    KEY_HOSTLINK_DOWN_DELAY_MS,
+    KEY_HOSTLINK_HOSTS,
     N_KEYS
 };
 _Static_assert(N_KEYS <= DPUD_CONFIG_MAX_KEYS, "raise DPUD_CONFIG_MAX_KEYS");
@@ -127,6 +138,22 @@ static const struct key_desc keys[] = {
      "datapath idle back-off: longest sleep (default 2000)"},
     {"n-mbufs", KEY_N_MBUFS,
      "packet buffers of the datapath, 512..16777216 (default 16383)"},
+    {"hostlink-listen", KEY_HOSTLINK_LISTEN,
+     "serve hosts on pssl:PORT[:IP] (default off)"},
+    {"hostlink-ca-cert", KEY_HOSTLINK_CA_CERT,
+     "CA of host certificates (default ca-cert)"},
+    {"hostlink-certificate", KEY_HOSTLINK_CERTIFICATE,
+     "certificate shown to hosts (default certificate)"},
+    {"hostlink-private-key", KEY_HOSTLINK_PRIVATE_KEY,
+     "its private key (default private-key)"},
+    {"hostlink-allow-plain", KEY_HOSTLINK_ALLOW_PLAIN,
+     "allow punix:/ptcp: hostlink-listen, no TLS (default false)"},
+    {"hostlink-lease-ms", KEY_HOSTLINK_LEASE_MS,
+     "host lease, 100..3600000 ms (default 15000)"},
+    {"hostlink-down-delay-ms", KEY_HOSTLINK_DOWN_DELAY_MS,
+     "lost host: its ports down after, 0..3600000 ms (default 10000)"},
+    {"hostlink-hosts", KEY_HOSTLINK_HOSTS,
+     "HOST=PF-MAC[+PF-MAC...],... PFs of each host (default: one host owns all)"},
 };
 _Static_assert(ARRAY_SIZE(keys) == N_KEYS, "one entry per key");
 
@@ -711,6 +738,90 @@ out:
     return 0;
 }
 
+static void
+free_host_pfs(struct dpud_host_pf *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(h[i].name);
+        free(h[i].pf_mac);
+    }
+    free(h);
+}
+
+/* "HOST=PF-MAC[+PF-MAC...],...": each PF belongs to one host. */
+static int
+parse_hostlink_hosts(struct dpud_config *config, const char *label, const char *value,
+                     char *errbuf, size_t errlen)
+{
+    struct dpud_host_pf *h = NULL;
+    char *copy = strdup(value), *save = NULL;
+    size_t n = 0;
+    int error = 0;
+
+    if (!copy) {
+        return set_nomem(errbuf, errlen);
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '='), *save2 = NULL;
+
+        if (!eq) {
+            error = set_error(errbuf, errlen, "%s: '%s' is not HOST=PF-MAC[+PF-MAC...]",
+                              label, trim(tok));
+            goto out;
+        }
+        *eq = '\0';
+        const char *name = trim(tok);
+        if (!*name || strlen(name) > 64 ||
+            strspn(name, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-:@") != strlen(name)) {
+            error = set_error(errbuf, errlen, "%s: bad host name '%s'", label, name);
+            goto out;
+        }
+        for (char *m = strtok_r(eq + 1, "+", &save2); m;
+             m = strtok_r(NULL, "+", &save2)) {
+            struct dpud_host_pf *h_;
+            char mac[18];
+
+            if (dpud_config_parse_mac(trim(m), mac)) {
+                error = set_error(errbuf, errlen, "%s: bad PF MAC '%s'", label, trim(m));
+                goto out;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (!strcmp(h[i].pf_mac, mac)) {
+                    error =
+                        set_error(errbuf, errlen, "%s: PF %s given to two hosts (%s, %s)",
+                                  label, mac, h[i].name, name);
+                    goto out;
+                }
+            }
+            h_ = realloc(h, (n + 1) * sizeof *h);
+            if (!h_) {
+                error = set_nomem(errbuf, errlen);
+                goto out;
+            }
+            h = h_;
+            h[n].name = strdup(name);
+            h[n].pf_mac = strdup(mac);
+            n++;
+            if (!h[n - 1].name || !h[n - 1].pf_mac) {
+                error = set_nomem(errbuf, errlen);
+                goto out;
+            }
+        }
+    }
+out:
+    free(copy);
+    if (error) {
+        free_host_pfs(h, n);
+        return error;
+    }
+    free_host_pfs(config->hostlink_hosts, config->n_hostlink_hosts);
+    config->hostlink_hosts = h;
+    config->n_hostlink_hosts = n;
+    return 0;
+}
+
 /* A decimal number, digits only (no sign, no spaces). */
 static int
 parse_uint32(const char *value, uint32_t *out)
@@ -846,14 +957,43 @@ apply_key(struct dpud_config *config, const struct key_desc *key, const char *va
         return parse_encap_ips(config, label, value, errbuf, errlen);
     case KEY_ENCAP_CSUM:
     case KEY_MONITOR_ALL:
+    case KEY_HOSTLINK_ALLOW_PLAIN:
         if (dpud_config_parse_bool(value, &b)) {
             return set_error(
                 errbuf, errlen,
                 "%s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)", label,
                 value);
         }
-        *(key->id == KEY_ENCAP_CSUM ? &config->encap_csum : &config->monitor_all) = b;
+        *(key->id == KEY_ENCAP_CSUM    ? &config->encap_csum
+          : key->id == KEY_MONITOR_ALL ? &config->monitor_all
+                                       : &config->hostlink_allow_plain) = b;
         return 0;
+    case KEY_HOSTLINK_LISTEN:
+        NONEMPTY();
+        return STORE(hostlink_listen);
+    case KEY_HOSTLINK_CA_CERT:
+        NONEMPTY();
+        return STORE(hostlink_ca_cert);
+    case KEY_HOSTLINK_CERTIFICATE:
+        NONEMPTY();
+        return STORE(hostlink_certificate);
+    case KEY_HOSTLINK_PRIVATE_KEY:
+        NONEMPTY();
+        return STORE(hostlink_private_key);
+    case KEY_HOSTLINK_HOSTS:
+        return parse_hostlink_hosts(config, label, value, errbuf, errlen);
+    case KEY_HOSTLINK_LEASE_MS:
+    case KEY_HOSTLINK_DOWN_DELAY_MS: {
+        uint32_t v, min = key->id == KEY_HOSTLINK_LEASE_MS ? HOSTLINK_LEASE_MIN_MS : 0;
+
+        if (parse_uint32(value, &v) || v < min || v > HOSTLINK_LEASE_MAX_MS) {
+            return set_error(errbuf, errlen, "%s: '%s' is not a number from %u to %u",
+                             label, value, min, HOSTLINK_LEASE_MAX_MS);
+        }
+        *(key->id == KEY_HOSTLINK_LEASE_MS ? &config->hostlink_lease_ms
+                                           : &config->hostlink_down_delay_ms) = v;
+        return 0;
+    }
     case KEY_BRIDGE_MAPPINGS:
         return parse_bridge_mappings(config, label, value, errbuf, errlen);
     case KEY_PROBE_INTERVAL:
@@ -1111,7 +1251,7 @@ print_help(void)
            "Every configuration key can be given in FILE as 'KEY = VALUE' or on the\n"
            "command line as --KEY=VALUE (which wins):\n");
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        printf("  --%-18s %s\n", keys[i].name, keys[i].help);
+        printf("  --%-24s %s\n", keys[i].name, keys[i].help);
     }
     printf("\nOther options:\n"
            "  --config=FILE        read configuration keys from FILE\n"
@@ -1270,6 +1410,48 @@ dpud_config_finish(struct dpud_config *config, char *errbuf, size_t errlen)
             errbuf, errlen,
             "datapath = dpdk needs an uplink: set memif-dir or uplink-devargs");
     }
+    if (config->hostlink_listen) {
+        struct ovnic_err err = {0};
+        char ebuf[256];
+        bool tls;
+
+        /* The hostlink TLS files default to those of the SB connection. */
+        if ((!config->hostlink_ca_cert && config->ca_cert &&
+             replace_string(&config->hostlink_ca_cert, config->ca_cert)) ||
+            (!config->hostlink_certificate && config->certificate &&
+             replace_string(&config->hostlink_certificate, config->certificate)) ||
+            (!config->hostlink_private_key && config->private_key &&
+             replace_string(&config->hostlink_private_key, config->private_key))) {
+            return set_nomem(errbuf, errlen);
+        }
+        bool have_tls = config->hostlink_ca_cert && config->hostlink_certificate &&
+                        config->hostlink_private_key;
+        if (hostlink_check_transport(config->hostlink_listen, true,
+                                     config->hostlink_allow_plain, have_tls, &tls,
+                                     &err)) {
+            return set_error(errbuf, errlen, "%s: %s",
+                             key_label(config, KEY_HOSTLINK_LISTEN, l1, sizeof l1),
+                             ovnic_err_format(&err, ebuf, sizeof ebuf));
+        }
+        for (size_t i = 0; i < config->n_hostlink_hosts; i++) {
+            bool found = false;
+            for (size_t j = 0; j < config->n_representors && !found; j++) {
+                found = !strcmp(config->representors[j].pf_mac,
+                                config->hostlink_hosts[i].pf_mac);
+            }
+            if (!found) {
+                return set_error(errbuf, errlen,
+                                 "%s: PF %s of host %s has no representor in "
+                                 "'representors'",
+                                 key_label(config, KEY_HOSTLINK_HOSTS, l1, sizeof l1),
+                                 config->hostlink_hosts[i].pf_mac,
+                                 config->hostlink_hosts[i].name);
+            }
+        }
+    } else if (config->n_hostlink_hosts) {
+        return set_error(errbuf, errlen, "%s needs hostlink-listen",
+                         key_label(config, KEY_HOSTLINK_HOSTS, l1, sizeof l1));
+    }
     if (!config->hostname) {
         if (gethostname(hostname, sizeof hostname)) {
             snprintf(hostname, sizeof hostname, "%s", config->system_id);
@@ -1316,6 +1498,8 @@ dpud_config_parse(struct dpud_config *config, int argc, char *argv[], char *errb
 
     config->encap_csum = true;
     config->probe_interval = DEFAULT_PROBE_INTERVAL_MS;
+    config->hostlink_lease_ms = HOSTLINK_LEASE_MS_DEFAULT;
+    config->hostlink_down_delay_ms = DPUD_HOSTLINK_DOWN_DELAY_MS_DEFAULT;
 
     /* First pass: --help, --version, --config. */
     for (i = 1; i < argc; i++) {
@@ -1435,6 +1619,11 @@ dpud_config_destroy(struct dpud_config *config)
     free(config->uplink_mac);
     free(config->underlay_gateway);
     free_representors(config->representors, config->n_representors);
+    free(config->hostlink_listen);
+    free(config->hostlink_ca_cert);
+    free(config->hostlink_certificate);
+    free(config->hostlink_private_key);
+    free_host_pfs(config->hostlink_hosts, config->n_hostlink_hosts);
     memset(config, 0, sizeof *config);
 }
 

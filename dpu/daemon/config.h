@@ -26,6 +26,13 @@ struct dpud_representor {
     char *name;
 };
 
+/* One entry of "hostlink-hosts": host 'name' (its certificate's CN) owns the PF whose
+ * MAC is 'pf_mac'. */
+struct dpud_host_pf {
+    char *name;
+    char *pf_mac; /* Lowercase "xx:xx:xx:xx:xx:xx". */
+};
+
 struct dpud_config {
     char *config_file; /* --config, or NULL. */
     char *system_id;   /* Required. */
@@ -60,6 +67,18 @@ struct dpud_config {
     uint32_t idle_min_us;      /* Default 0 (the vswitch's default). */
     uint32_t idle_max_us;      /* Default 0 (the vswitch's default). */
     uint32_t n_mbufs;          /* Default 0 (the vswitch's default). */
+
+    /* Hosts (docs/ovnic-dpud.md, "Hosts"). */
+    char *hostlink_listen;           /* pssl:PORT[:IP] (punix: with allow-plain), or
+                                      * NULL: no host sessions. */
+    char *hostlink_ca_cert;          /* Default: ca-cert. */
+    char *hostlink_certificate;      /* Default: certificate. */
+    char *hostlink_private_key;      /* Default: private-key. */
+    bool hostlink_allow_plain;       /* Allow punix:/ptcp: (tests only). */
+    uint32_t hostlink_lease_ms;      /* Default HOSTLINK_LEASE_MS_DEFAULT. */
+    uint32_t hostlink_down_delay_ms; /* Default 10000. */
+    struct dpud_host_pf *hostlink_hosts;
+    size_t n_hostlink_hosts;
 
     bool detach;  /* Command line only. */
     bool replace; /* Command line only: take over from a running daemon. */

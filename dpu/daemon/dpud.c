@@ -13,6 +13,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "datapath.h"
+#include "hosts.h"
 #include "dpu/controller/binding.h"
 #include "dpu/controller/chassis.h"
 #include "dpu/controller/encap.h"
@@ -74,6 +75,8 @@ struct dpud {
     uint64_t *hook_gen; /* With a datapath: the pipeline generation that must run
                          * for each (0: not synced since the port was bound). */
     size_t n_hook;
+
+    struct dpud_hosts *hosts; /* Host sessions, or NULL (no hostlink-listen). */
 
     struct dpud_dp *dp; /* The DPDK datapath, or NULL (datapath = none). */
     struct poll_timer dp_timer;
@@ -254,12 +257,17 @@ dp_timer_cb(struct poll_loop *loop OVNIC_UNUSED, struct poll_timer *timer OVNIC_
     poll_timer_start(dpud->loop, &dpud->dp_timer, ms ? ms : 1, dp_timer_cb, dpud);
 }
 
-/* binding_ctx.vif_ready: a VIF is up only while its representor forwards. */
+/* binding_ctx.vif_ready: a VIF is up only while its representor forwards, and while
+ * the host of its VF is not lost. */
 static bool
 dp_vif_ready(void *aux, const char *representor)
 {
     struct dpud *dpud = aux;
-    return dpud_dp_port_is_up(dpud->dp, representor);
+
+    if (dpud->hosts && !dpud_hosts_vif_ready(dpud->hosts, representor)) {
+        return false;
+    }
+    return !dpud->dp || dpud_dp_port_is_up(dpud->dp, representor);
 }
 
 /* Whether logical port 'lport' is bound to this chassis in 'replica'. */
@@ -416,6 +424,11 @@ state_save(struct dpud *dpud)
         json_decref(saved);
         saved = NULL;
     }
+    if (saved && dpud->hosts &&
+        json_object_set_new(saved, "hostlink", dpud_hosts_save(dpud->hosts))) {
+        json_decref(saved);
+        saved = NULL;
+    }
     if (!saved || asprintf(&tmp, "%s.tmp", dpud->state_path) < 0) {
         OLOG_ERR("cannot save state: out of memory");
         error = -ENOMEM;
@@ -515,6 +528,11 @@ state_load(struct dpud *dpud)
     } else {
         OLOG_INFO("restored %zu port(s) from %s", binding_n_vifs(dpud->binding),
                   dpud->state_path);
+        const json_t *hl = json_object_get(saved, "hostlink");
+        if (hl && dpud->hosts && (error = dpud_hosts_restore(dpud->hosts, hl))) {
+            OLOG_WARN("state file %s: host attachments ignored: %s", dpud->state_path,
+                      strerror(-error));
+        }
         const json_t *devargs = json_object_get(saved, "devargs");
         if (devargs && !dpud->dp) {
             OLOG_WARN("state file %s: port devargs ignored (datapath = none)",
@@ -525,6 +543,20 @@ state_load(struct dpud *dpud)
         }
     }
     json_decref(saved);
+}
+
+/* ---- Hosts ---- */
+
+static void
+hosts_schedule_cb(void *aux)
+{
+    dpud_schedule(aux);
+}
+
+static void
+hosts_save_cb(void *aux)
+{
+    state_save_soon(aux);
 }
 
 /* ---- Exit ---- */
@@ -799,6 +831,22 @@ update_conditions(struct dpud *dpud, const struct ovsdb_replica *replica, bool f
     if (!lports) {
         return;
     }
+    /* The ports hosts ask for are monitored too, so that their requests can be
+     * checked against their rows. */
+    size_t n_wanted = 0;
+    const char *const *wanted =
+        dpud->hosts ? dpud_hosts_wanted_lports(dpud->hosts, &n_wanted) : NULL;
+    if (n_wanted) {
+        const char **v = realloc(lports, (n_lports + n_wanted + 1) * sizeof *v);
+        if (!v) {
+            free(lports);
+            return;
+        }
+        lports = v;
+        memcpy(lports + n_lports, wanted, n_wanted * sizeof *lports);
+        n_lports += n_wanted;
+        lports[n_lports] = NULL;
+    }
     qsort(lports, n_lports, sizeof *lports, compare_strs);
     key = lports_join(lports, n_lports);
     if (!key) {
@@ -938,6 +986,10 @@ dpud_run(struct dpud *dpud)
         goto out;
     }
 
+    if (dpud->hosts) {
+        /* The host facts go into the Chassis row. */
+        dpud->ch_cfg.cms_options = dpud_hosts_cms_options(dpud->hosts);
+    }
     error = chassis_run(replica, &dpud->ch_cfg, dpud->nbcfg.acked, dpud->nbcfg.acked_ts,
                         txn, &wrote_chassis, &what);
     if (error) {
@@ -971,6 +1023,18 @@ dpud_run(struct dpud *dpud)
         dpud->stats.incremental_steps++;
     }
 
+    if (dpud->have_chassis && dpud->hosts) {
+        struct dpud_hosts_ctx hctx = {
+            .replica = replica,
+            .chassis_uuid = &dpud->chassis_uuid,
+            .chassis_name = dpud->config->system_id,
+            .hostname = dpud->config->hostname,
+            .conditions_acked = ovsdb_cs_conditions_are_acked(dpud->cs),
+        };
+
+        dpud_hosts_run(dpud->hosts, &hctx);
+        dpud->ch_cfg.cms_options = dpud_hosts_cms_options(dpud->hosts);
+    }
     if (dpud->have_chassis) {
         struct binding_ctx ctx = {
             .replica = replica,
@@ -978,7 +1042,7 @@ dpud_run(struct dpud *dpud)
             .chassis_name = dpud->config->system_id,
             .hostname = dpud->config->hostname,
             .full = full,
-            .vif_ready = dpud->dp ? dp_vif_ready : NULL,
+            .vif_ready = dpud->dp || dpud->hosts ? dp_vif_ready : NULL,
             .vif_ready_aux = dpud,
         };
 
@@ -1117,6 +1181,8 @@ status_json(struct dpud *dpud)
     if (status) {
         json_object_set_new(status, "control_socket",
                             ctl_server_stats_to_json(dpud->ctl));
+        json_object_set_new(status, "hostlink",
+                            dpud->hosts ? dpud_hosts_to_json(dpud->hosts) : json_null());
         json_object_set_new(status, "dp_ports",
                             dpud->dp ? dpud_dp_ports_status(dpud->dp) : json_array());
         json_object_set_new(json_object_get(status, "counters"), "up_cleared",
@@ -1193,6 +1259,20 @@ ctl_request(void *aux, uint64_t conn, const char *method, const json_t *params,
         result = lflow_engine_to_json(dpud->lflows, json_is_true(failures),
                                       limit ? (size_t)json_integer_value(limit)
                                             : DPUD_LFLOW_FAILURES_MAX);
+        if (!result) {
+            ctl_reply_error(dpud->ctl, conn, id, -ENOMEM, "out of memory");
+            return;
+        }
+        ctl_reply(dpud->ctl, conn, id, result);
+    } else if (!strcmp(method, "hosts")) {
+        json_t *result;
+
+        if (!dpud->hosts) {
+            ctl_reply_error(dpud->ctl, conn, id, -EOPNOTSUPP,
+                            "no host sessions: hostlink-listen is not set");
+            return;
+        }
+        result = dpud_hosts_to_json(dpud->hosts);
         if (!result) {
             ctl_reply_error(dpud->ctl, conn, id, -ENOMEM, "out of memory");
             return;
@@ -1422,6 +1502,18 @@ dpud_create(struct poll_loop *loop, const struct dpud_config *config, struct dpu
         }
         poll_timer_start(loop, &dpud->dp_timer, 1, dp_timer_cb, dpud);
     }
+    if (config->hostlink_listen) {
+        static const struct dpud_hosts_ops hosts_ops = {
+            .schedule = hosts_schedule_cb,
+            .save = hosts_save_cb,
+        };
+
+        error = dpud_hosts_create(loop, config, dpud->binding, &hosts_ops, dpud,
+                                  &dpud->hosts, err);
+        if (error) {
+            goto err;
+        }
+    }
     dpud->state_path = dpud_config_state_path(config);
     ctl_path = dpud_config_ctl_path(config);
     if (!dpud->state_path || !ctl_path) {
@@ -1478,6 +1570,7 @@ dpud_destroy(struct dpud *dpud)
     exits_reply(dpud, -ECANCELED);
     ovsdb_cs_destroy(dpud->cs);
     ctl_server_destroy(dpud->ctl);
+    dpud_hosts_destroy(dpud->hosts);
     poll_timer_stop(dpud->loop, &dpud->run_timer);
     poll_timer_stop(dpud->loop, &dpud->hook_timer);
     for (size_t i = 0; i < dpud->n_hook; i++) {

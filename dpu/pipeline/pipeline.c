@@ -1341,8 +1341,12 @@ run_packet_builder(struct walk *w, struct branch *b, const struct exec_ctrl *c,
     }
     nb->dp = b->dp;
     nb->from_ctrl = true;
-    snprintf(nb->built_by, sizeof nb->built_by, "%s%s%s", b->built_by,
-             b->built_by[0] ? "/" : "", action_type_name(c->type));
+    int n = snprintf(nb->built_by, sizeof nb->built_by, "%s%s%s", b->built_by,
+                     b->built_by[0] ? "/" : "", action_type_name(c->type));
+    if (n < 0 || (size_t)n >= sizeof nb->built_by) {
+        /* A chain longer than the field: it ends with "..." to say so. */
+        memcpy(nb->built_by + sizeof nb->built_by - 4, "...", 4);
+    }
     nb->crossings = b->crossings;
     nb->depth = b->depth + 1;
     exec_result_init(&nb->r, NULL);

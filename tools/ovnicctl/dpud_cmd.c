@@ -585,6 +585,75 @@ run_port_list(int argc, char *argv[])
 }
 
 static int
+run_hosts(int argc, char *argv[])
+{
+    struct dpud_opts o;
+    json_t *result = NULL;
+    int status = parse_opts("dpud hosts", argc, argv, &o, false, false, false);
+
+    if (status >= 0) {
+        return finish(&o, status);
+    }
+    if (optind < argc) {
+        return finish(
+            &o, ovnicctl_usage_error(o.path, "unexpected argument '%s'", argv[optind]));
+    }
+    status = call(&o, "hosts", NULL, &result);
+    if (!status) {
+        if (o.json) {
+            status = ovnicctl_print_json(result);
+        } else {
+            const json_t *h, *a;
+            size_t i, j;
+
+            printf("listen %s, lease %d ms, down delay %d ms, card serial %s\n",
+                   json_string_value(json_object_get(result, "listen")),
+                   (int)json_integer_value(json_object_get(result, "lease_ms")),
+                   (int)json_integer_value(json_object_get(result, "down_delay_ms")),
+                   *json_string_value(json_object_get(result, "card_serial_number"))
+                       ? json_string_value(json_object_get(result, "card_serial_number"))
+                       : "-");
+            printf("sessions %d, refused at hello %d, rate-limited %d, malformed %d\n",
+                   (int)json_integer_value(json_object_get(result, "sessions")),
+                   (int)json_integer_value(json_object_get(result, "refused_hello")),
+                   (int)json_integer_value(json_object_get(result, "rate_limited")),
+                   (int)json_integer_value(json_object_get(result, "malformed")));
+            printf("%-20s %-6s %-22s %-8s %-8s %s\n", "HOST", "STATE", "REMOTE",
+                   "REQUESTS", "REFUSED", "ATTACHMENTS (IFACE-ID@REPRESENTOR)");
+            json_array_foreach(json_object_get(result, "hosts"), i, h)
+            {
+                const json_t *r = json_object_get(h, "refused");
+                json_int_t refused = 0;
+                const char *k;
+                const json_t *v;
+                char atts[512] = "";
+
+                json_object_foreach((json_t *)r, k, v)
+                {
+                    refused += json_integer_value(v);
+                }
+                json_array_foreach(json_object_get(h, "attachments"), j, a)
+                {
+                    size_t len = strlen(atts);
+                    snprintf(atts + len, sizeof atts - len, "%s%s@%s", len ? " " : "",
+                             json_string_value(json_object_get(a, "iface_id")),
+                             json_string_value(json_object_get(a, "representor")));
+                }
+                const char *remote = json_string_value(json_object_get(h, "remote"));
+                printf("%-20s %-6s %-22s %-8d %-8d %s\n",
+                       json_string_value(json_object_get(h, "identity")),
+                       json_string_value(json_object_get(h, "state")),
+                       remote ? remote : "-",
+                       (int)json_integer_value(json_object_get(h, "requests")),
+                       (int)refused, *atts ? atts : "-");
+            }
+        }
+    }
+    json_decref(result);
+    return finish(&o, status);
+}
+
+static int
 run_representor_add(int argc, char *argv[])
 {
     struct dpud_opts o;
@@ -770,6 +839,17 @@ static const struct ovnicctl_command port_list_cmd = {
     .run = run_port_list,
 };
 
+static const struct ovnicctl_command hosts_cmd = {
+    .name = "hosts",
+    .summary = "list the hosts served over hostlink and their attachments",
+    .help = "Usage: ovnicctl dpud hosts [--format=table|json] [OPTIONS]\n"
+            "\n"
+            "Shows the hostlink listener, each host (its certificate's identity), its\n"
+            "session state (up, down, lost), its PFs, attachments and refusals.\n"
+            "\n" COMMON_OPTIONS OVNICCTL_FORMAT_HELP,
+    .run = run_hosts,
+};
+
 static const struct ovnicctl_command representor_add_cmd = {
     .name = "representor-add",
     .summary = "map a PF MAC and VF number to a representor",
@@ -796,8 +876,8 @@ static const struct ovnicctl_command exit_cmd = {
 };
 
 static const struct ovnicctl_command *const dpud_subcommands[] = {
-    &status_cmd,    &lflows_cmd,          &port_add_cmd, &port_del_cmd,
-    &port_list_cmd, &representor_add_cmd, &exit_cmd,     NULL,
+    &status_cmd,          &lflows_cmd, &port_add_cmd, &port_del_cmd, &port_list_cmd,
+    &representor_add_cmd, &hosts_cmd,  &exit_cmd,     NULL,
 };
 
 const struct ovnicctl_command ovnicctl_dpud_command = {
