@@ -12,21 +12,10 @@
 #include <string.h>
 
 #include "shared/util/jsonrpc.h"
+#include "tests/fuzz/frame_feed.h"
 #include "shared/util/rpc_server.h"
 
 #define MAX_MSG (64 << 10)
-
-static uint32_t
-next_rand(uint32_t *state)
-{
-    uint32_t x = *state;
-
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *state = x;
-    return x;
-}
 
 static void
 check_request(const json_t *json)
@@ -54,42 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct jsonrpc_framer framer;
-    uint32_t seed = 0x85ebca6bu ^ (uint32_t)size;
-    size_t ofs = 0;
+    uint32_t seed = fuzz_seed(data, size, 0x85ebca6bu);
 
-    for (size_t i = 0; i < size && i < 16; i++) {
-        seed = seed * 31 + data[i];
-    }
-    if (!seed) {
-        seed = 1;
-    }
-    jsonrpc_framer_init(&framer, MAX_MSG);
-    while (ofs < size) {
-        uint32_t r = next_rand(&seed);
-        size_t chunk = r & 0x100 ? 1 + (r & 0x7) : 1 + (r & 0xff);
-        size_t used = 0;
-
-        if (chunk > size - ofs) {
-            chunk = size - ofs;
-        }
-        while (used < chunk) {
-            size_t consumed;
-            json_t *value;
-
-            if (jsonrpc_framer_feed(&framer, data + ofs + used, chunk - used, &consumed,
-                                    &value, NULL)) {
-                goto out;
-            }
-            used += consumed;
-            if (value) {
-                check_request(value);
-                json_decref(value);
-            }
-        }
-        ofs += chunk;
-    }
-out:
-    jsonrpc_framer_destroy(&framer);
+    fuzz_feed_frames(data, size, MAX_MSG, 256, &seed, check_request);
     return 0;
 }

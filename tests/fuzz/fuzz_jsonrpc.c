@@ -19,22 +19,11 @@
 #include <unistd.h>
 
 #include "shared/util/jsonrpc.h"
+#include "tests/fuzz/frame_feed.h"
 #include "shared/util/stream.h"
 
 /* Largest input given to the connection (well within a unix socket's buffer). */
 #define CONN_MAX_INPUT (64u * 1024)
-
-static uint32_t
-next_rand(uint32_t *state)
-{
-    /* xorshift32 */
-    uint32_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *state = x;
-    return x;
-}
 
 static void
 check_message(const json_t *json)
@@ -156,7 +145,7 @@ check_connection(const uint8_t *data, size_t size, uint32_t *seed)
     }
     size = size < CONN_MAX_INPUT ? size : CONN_MAX_INPUT;
     while (ofs < size) {
-        size_t chunk = 1 + (next_rand(seed) & 0x3ff);
+        size_t chunk = 1 + (fuzz_rand(seed) & 0x3ff);
         ssize_t n;
 
         chunk = chunk < size - ofs ? chunk : size - ofs;
@@ -197,41 +186,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    uint32_t seed = 0x9e3779b9u ^ (uint32_t)size;
-    for (size_t i = 0; i < size && i < 16; i++) {
-        seed = seed * 31 + data[i];
-    }
-    if (!seed) {
-        seed = 1;
-    }
+    uint32_t seed = fuzz_seed(data, size, 0x9e3779b9u);
 
-    struct jsonrpc_framer framer;
-    jsonrpc_framer_init(&framer, 1 << 20);
-    size_t ofs = 0;
-    while (ofs < size) {
-        uint32_t r = next_rand(&seed);
-        size_t chunk = r & 0x100 ? 1 + (r & 0x7) : 1 + (r & 0xff);
-        if (chunk > size - ofs) {
-            chunk = size - ofs;
-        }
-        size_t used = 0;
-        while (used < chunk) {
-            size_t consumed;
-            json_t *value;
-            if (jsonrpc_framer_feed(&framer, data + ofs + used, chunk - used, &consumed,
-                                    &value, NULL)) {
-                goto out;
-            }
-            used += consumed;
-            if (value) {
-                check_message(value);
-                json_decref(value);
-            }
-        }
-        ofs += chunk;
-    }
-out:
-    jsonrpc_framer_destroy(&framer);
+    fuzz_feed_frames(data, size, 1 << 20, 256, &seed, check_message);
     check_connection(data, size, &seed);
     return 0;
 }

@@ -25,23 +25,12 @@
 #include "shared/proto/hostlink.h"
 #include "shared/proto/hostlink_server.h"
 #include "shared/util/jsonrpc.h"
+#include "tests/fuzz/frame_feed.h"
 #include "shared/util/log.h"
 #include "shared/util/poll.h"
 #include "shared/util/stream.h"
 
 #define MAX_MSG (256 << 10)
-
-static uint32_t
-next_rand(uint32_t *state)
-{
-    uint32_t x = *state;
-
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    *state = x;
-    return x;
-}
 
 static char *
 encode_text(const struct hostlink_msg *msg, unsigned int version)
@@ -252,7 +241,7 @@ check_session(const uint8_t *data, size_t size, uint32_t *seed)
     }
     size = size < SESSION_MAX_INPUT ? size : SESSION_MAX_INPUT;
     while (ofs < size && turns++ < 10000) {
-        size_t chunk = 1 + (next_rand(seed) & 0x3ff);
+        size_t chunk = 1 + (fuzz_rand(seed) & 0x3ff);
         ssize_t n;
 
         chunk = chunk < size - ofs ? chunk : size - ofs;
@@ -285,43 +274,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct jsonrpc_framer framer;
-    uint32_t seed = 0x9e3779b9u ^ (uint32_t)size;
-    size_t ofs = 0;
+    uint32_t seed = fuzz_seed(data, size, 0x9e3779b9u);
 
-    for (size_t i = 0; i < size && i < 16; i++) {
-        seed = seed * 31 + data[i];
-    }
-    if (!seed) {
-        seed = 1;
-    }
-    jsonrpc_framer_init(&framer, MAX_MSG);
-    while (ofs < size) {
-        uint32_t r = next_rand(&seed);
-        size_t chunk = r & 0x100 ? 1 + (r & 0x7) : 1 + (r & 0xfff);
-        size_t used = 0;
-
-        if (chunk > size - ofs) {
-            chunk = size - ofs;
-        }
-        while (used < chunk) {
-            size_t consumed;
-            json_t *value;
-
-            if (jsonrpc_framer_feed(&framer, data + ofs + used, chunk - used, &consumed,
-                                    &value, NULL)) {
-                goto out;
-            }
-            used += consumed;
-            if (value) {
-                check_value(value);
-                json_decref(value);
-            }
-        }
-        ofs += chunk;
-    }
-out:
-    jsonrpc_framer_destroy(&framer);
+    fuzz_feed_frames(data, size, MAX_MSG, 4096, &seed, check_value);
     check_session(data, size, &seed);
     return 0;
 }
