@@ -746,7 +746,7 @@ hostd_attach_request_from_json(const json_t *o, struct vf_attach_request *req,
             ok |= !strcmp(known[i], key);
         }
         if (!ok) {
-            return ovnic_err_set(err, -EINVAL, "attach", "unknown argument", key);
+            return ovnic_err_set(err, -EINVAL, "attach", "unknown argument", "%s", key);
         }
     }
     if (!json_is_integer(vf) || json_integer_value(vf) < 0 ||
@@ -774,7 +774,7 @@ hostd_attach_request_from_json(const json_t *o, struct vf_attach_request *req,
                              "\"netns\" (and \"ifname\") go with kind netns only", NULL);
     }
     if (r.ifname && !host_nl_ifname_is_valid(r.ifname)) {
-        return ovnic_err_set(err, -EINVAL, "attach", "bad \"ifname\"", r.ifname);
+        return ovnic_err_set(err, -EINVAL, "attach", "bad \"ifname\"", "%s", r.ifname);
     }
     if (s && !json_is_object(s)) {
         return ovnic_err_set(err, -EINVAL, "attach", "\"settings\" must be an object",
@@ -865,7 +865,7 @@ hostd_create(struct poll_loop *loop, const struct hostd_config *config,
             found |= !strcmp(config->dpus[j].name, config->pf_map[i].dpu);
         }
         if (!found) {
-            error = ovnic_err_set(err, -EINVAL, "--pf", "names no --dpu",
+            error = ovnic_err_set(err, -EINVAL, "--pf", "names no --dpu", "%s",
                                   config->pf_map[i].dpu);
             goto err;
         }
