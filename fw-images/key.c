@@ -1,5 +1,6 @@
 /* ovnic firmware images: signing keys (see key.h). */
 #include "fw-images/key.h"
+#include "fw-images/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -206,60 +208,52 @@ fw_key_destroy(struct fw_key *key)
     }
 }
 
-/* Writes what 'write' puts in a BIO to 'path' through a temporary file renamed into
- * place, with 'mode' from the start. */
+/* Encodes 'key' as PEM (its private key when 'private', else its public key) into a
+ * memory BIO: caller frees it, cleansing its bytes first (free_pem()). */
+static int
+key_pem(const struct fw_key *key, bool private, BIO **biop, struct ovnic_err *err)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+
+    if (!bio ||
+        !(private ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL)
+                  : PEM_write_bio_PUBKEY(bio, key->pkey))) {
+        BIO_free(bio);
+        return ssl_error(err, -ENOMEM,
+                         private ? "cannot encode the private key"
+                                 : "cannot encode the public key");
+    }
+    *biop = bio;
+    return 0;
+}
+
+static void
+free_pem(BIO *bio)
+{
+    char *data;
+    long len = BIO_get_mem_data(bio, &data);
+
+    if (len > 0) {
+        OPENSSL_cleanse(data, (size_t)len);
+    }
+    BIO_free(bio);
+}
+
+/* Writes 'key' as PEM to 'path' through a temporary file renamed into place, with
+ * 'mode' from the start (fw_file_write()). */
 static int
 save_pem(const struct fw_key *key, const char *path, mode_t mode, bool private,
          struct ovnic_err *err)
 {
-    char *tmp = NULL;
-    BIO *bio = NULL;
-    int error = 0;
-    int fd;
+    BIO *bio;
+    char *data;
+    int error = key_pem(key, private, &bio, err);
 
-    if (asprintf(&tmp, "%s.tmpXXXXXX", path) < 0) {
-        return ovnic_err_set(err, -ENOMEM, OBJ, "out of memory", NULL);
+    if (!error) {
+        long len = BIO_get_mem_data(bio, &data);
+        error = fw_file_write(path, data, (size_t)len, mode, err);
+        free_pem(bio);
     }
-    fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        error = ovnic_err_set(err, -errno, OBJ, "cannot create file", "%s", path);
-        free(tmp);
-        return error;
-    }
-    if (fchmod(fd, mode) < 0) {
-        error = ovnic_err_set(err, -errno, OBJ, "cannot set file mode", "%s", path);
-        close(fd);
-        goto err_unlink;
-    }
-    bio = BIO_new_fd(fd, BIO_CLOSE);
-    if (!bio) {
-        close(fd);
-        error = ssl_error(err, -ENOMEM, "cannot write file");
-        goto err_unlink;
-    }
-    if (!(private ? PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL)
-                  : PEM_write_bio_PUBKEY(bio, key->pkey)) ||
-        BIO_flush(bio) != 1) {
-        error = ssl_error(err, -EIO, "cannot write file");
-        goto err_unlink;
-    }
-    if (fsync(fd) < 0) {
-        error = ovnic_err_set(err, -errno, OBJ, "cannot write file", "%s", path);
-        goto err_unlink;
-    }
-    BIO_free(bio);
-    bio = NULL;
-    if (rename(tmp, path) < 0) {
-        error = ovnic_err_set(err, -errno, OBJ, "cannot write file", "%s", path);
-        goto err_unlink;
-    }
-    free(tmp);
-    return 0;
-
-err_unlink:
-    BIO_free(bio);
-    unlink(tmp);
-    free(tmp);
     return error;
 }
 
@@ -281,23 +275,23 @@ fw_key_save_public(const struct fw_key *key, const char *path, struct ovnic_err 
 int
 fw_key_public_pem(const struct fw_key *key, char **pemp, struct ovnic_err *err)
 {
-    BIO *bio = BIO_new(BIO_s_mem());
+    BIO *bio;
     char *data, *pem;
     long len;
+    int error = key_pem(key, false, &bio, err);
 
-    if (!bio || !PEM_write_bio_PUBKEY(bio, key->pkey)) {
-        BIO_free(bio);
-        return ssl_error(err, -ENOMEM, "cannot encode the public key");
+    if (error) {
+        return error;
     }
     len = BIO_get_mem_data(bio, &data);
     pem = malloc((size_t)len + 1);
     if (!pem) {
-        BIO_free(bio);
+        free_pem(bio);
         return ovnic_err_set(err, -ENOMEM, OBJ, "out of memory", NULL);
     }
     memcpy(pem, data, (size_t)len);
     pem[len] = '\0';
-    BIO_free(bio);
+    free_pem(bio);
     *pemp = pem;
     return 0;
 }

@@ -63,28 +63,6 @@ fw_recipe_generate(const char *seed, uint8_t *out, size_t len)
     return 0;
 }
 
-static int
-check_members(const json_t *obj, const char *const *allowed, const char *where,
-              struct ovnic_err *err)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        const char *const *a;
-
-        for (a = allowed; *a && strcmp(*a, key); a++) {
-            continue;
-        }
-        if (!*a) {
-            return ovnic_err_set(err, -EINVAL, OBJ, "unknown member", "'%s' in %s", key,
-                                 where);
-        }
-    }
-    return 0;
-}
-
 /* Loads the bytes of section 'j' into '*datap' (caller owns). */
 static int
 section_load(const json_t *j, size_t i, const char *base_dir, const char **namep,
@@ -100,7 +78,7 @@ section_load(const json_t *j, size_t i, const char *base_dir, const char **namep
     if (!json_is_object(j)) {
         return ovnic_err_set(err, -EINVAL, OBJ, "section is not an object", "%s", where);
     }
-    error = check_members(j, members, where, err);
+    error = json_check_members(j, members, OBJ, where, err);
     if (!error) {
         error = json_get_string(j, "name", &name, err);
     }
@@ -154,7 +132,7 @@ section_load(const json_t *j, size_t i, const char *base_dir, const char **namep
     const char *seed;
     int64_t size;
 
-    error = check_members(gen, gen_members, where, err);
+    error = json_check_members(gen, gen_members, OBJ, where, err);
     if (!error) {
         error = json_get_string(gen, "seed", &seed, err);
     }
@@ -202,7 +180,7 @@ fw_recipe_build_json(const json_t *recipe, const char *base_dir,
     if (!json_is_object(recipe)) {
         return ovnic_err_set(err, -EINVAL, OBJ, "not a JSON object", NULL);
     }
-    error = check_members(recipe, members, "the recipe", err);
+    error = json_check_members(recipe, members, OBJ, "the recipe", err);
     if (!error) {
         error = json_get_string(recipe, "format", &format, err);
     }

@@ -206,29 +206,6 @@ fw_trust_n_keys(const struct fw_trust *t)
     return t->n_keys;
 }
 
-/* Refuses a member of 'obj' that is not in 'allowed' (NULL-terminated). */
-static int
-check_members(const json_t *obj, const char *const *allowed, const char *where,
-              struct ovnic_err *err)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        const char *const *a;
-
-        for (a = allowed; *a && strcmp(*a, key); a++) {
-            continue;
-        }
-        if (!*a) {
-            return ovnic_err_set(err, -EINVAL, OBJ, "unknown member", "'%s' in %s", key,
-                                 where);
-        }
-    }
-    return 0;
-}
-
 static int
 parse_key(const json_t *j, size_t i, struct fw_trust *t, struct ovnic_err *err)
 {
@@ -245,7 +222,7 @@ parse_key(const json_t *j, size_t i, struct fw_trust *t, struct ovnic_err *err)
     if (!json_is_object(j)) {
         return ovnic_err_set(err, -EINVAL, OBJ, "key is not an object", "%s", where);
     }
-    error = check_members(j, members, where, err);
+    error = json_check_members(j, members, OBJ, where, err);
     if (!error) {
         error = json_get_string(j, "key_id", &id, err);
     }
@@ -309,7 +286,7 @@ parse_revoked(const json_t *j, size_t i, struct fw_trust *t, struct ovnic_err *e
         return ovnic_err_set(err, -EINVAL, OBJ, "revocation is not an object", "%s",
                              where);
     }
-    error = check_members(j, members, where, err);
+    error = json_check_members(j, members, OBJ, where, err);
     if (!error) {
         error = json_get_string(j, "key_id", &id, err);
     }
@@ -344,7 +321,7 @@ fw_trust_from_json(const json_t *json, struct fw_trust **trustp, struct ovnic_er
     if (!json_is_object(json)) {
         return ovnic_err_set(err, -EINVAL, OBJ, "not a JSON object", NULL);
     }
-    error = check_members(json, members, "the trust store", err);
+    error = json_check_members(json, members, OBJ, "the trust store", err);
     if (!error) {
         error = json_get_string(json, "format", &format, err);
     }

@@ -659,7 +659,7 @@ hostd_attach_request_to_json(const struct vf_attach_request *req)
     }
     if (req->config.has[HOST_VF_MAC]) {
         char mac[SRIOV_MAC_LEN];
-        vf_mac_format(v->mac, mac);
+        util_mac_format(v->mac, mac);
         json_object_set_new(s, "mac", json_string(mac));
     }
     if (req->config.has[HOST_VF_VLAN]) {
@@ -786,7 +786,7 @@ hostd_attach_request_from_json(const json_t *o, struct vf_attach_request *req,
         const json_t *b;
 
         if (mac) {
-            if (!json_is_string(mac) || vf_mac_parse(json_string_value(mac), v->mac) ||
+            if (!json_is_string(mac) || util_mac_parse(json_string_value(mac), v->mac) ||
                 (v->mac[0] & 1)) {
                 return ovnic_err_set(err, -EINVAL, "attach", "bad settings.mac", NULL);
             }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "host/netns.h"
+#include "shared/util/util.h"
 
 void
 host_inventory_clear(struct host_inventory *inv)
@@ -28,7 +29,7 @@ live_read(struct host_nl *nl, const char *ifname, struct inv_vf *v)
 
     if (nl && ifname[0] && !host_nl_link_get(nl, ifname, &link)) {
         if (link.has_mac) {
-            vf_mac_format(link.mac, v->mac);
+            util_mac_format(link.mac, v->mac);
         }
         snprintf(v->link, sizeof v->link, "%s", link.operstate);
     }
@@ -54,7 +55,7 @@ vf_fill(struct host_nl *host_nl, const struct sriov_pf *pf, const struct host_st
     v->att = *a;
     if (a->kind == HOST_ATTACH_VM) {
         if (v->has_info && v->info.has_mac) {
-            vf_mac_format(v->info.mac, v->mac);
+            util_mac_format(v->info.mac, v->mac);
         }
         return;
     }
@@ -114,7 +115,7 @@ host_inventory_get(const struct host_ctx *ctx, struct host_inventory *out,
             !host_nl_link_get(host_nl, p->pf.ifname, &link)) {
             snprintf(p->link, sizeof p->link, "%s", link.operstate);
             if (link.has_mac) {
-                vf_mac_format(link.mac, p->pf.mac);
+                util_mac_format(link.mac, p->pf.mac);
             }
         }
         p->vfs = calloc(p->pf.num_vfs ? p->pf.num_vfs : 1, sizeof *p->vfs);
@@ -188,7 +189,7 @@ vf_to_json(const struct inv_vf *v)
 
         json_object_set_new(o, "vf_mac",
                             v->info.has_mac
-                                ? (vf_mac_format(v->info.mac, mac), json_string(mac))
+                                ? (util_mac_format(v->info.mac, mac), json_string(mac))
                                 : json_null());
         json_object_set_new(o, "vlan", json_integer(v->info.vlan));
         json_object_set_new(o, "spoofchk",

@@ -20,6 +20,7 @@
 #include "shared/util/log.h"
 #include "shared/util/poll.h"
 #include "shared/util/rpc_client.h"
+#include "shared/util/util.h"
 
 #define HOSTD_VERSION "0.1.0"
 #define EXIT_USAGE 2
@@ -437,7 +438,7 @@ option_apply(struct args *a, int id, const char *arg)
         a->vm = true;
         break;
     case OPT_MAC:
-        if (vf_mac_parse(arg, v->mac) || (v->mac[0] & 1) ||
+        if (util_mac_parse(arg, v->mac) || (v->mac[0] & 1) ||
             !(v->mac[0] | v->mac[1] | v->mac[2] | v->mac[3] | v->mac[4] | v->mac[5])) {
             return usage_error("--mac: '%s' is not a unicast MAC xx:xx:xx:xx:xx:xx", arg);
         }

@@ -292,31 +292,6 @@ out:
 
 /* ---- Files. -------------------------------------------------------------------- */
 
-static int
-mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    size_t i;
-
-    if (len == 0 || len >= sizeof buf) {
-        return -ENAMETOOLONG;
-    }
-    memcpy(buf, path, len + 1);
-    for (i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST) {
-                return -errno;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
 int
 host_state_load(const char *dir, struct host_state *st, struct ovnic_err *err)
 {
@@ -435,7 +410,7 @@ host_state_save(const char *dir, const struct host_state *st, struct ovnic_err *
             (int)sizeof tmp) {
         return ovnic_err_set(err, -ENAMETOOLONG, "attachments", "path too long", NULL);
     }
-    error = mkdir_p(dir);
+    error = util_mkdir_p(dir);
     if (error) {
         return ovnic_err_set(err, error, "attachments",
                              "cannot create the state directory", "%s", dir);
@@ -500,7 +475,7 @@ host_state_lock(const char *dir, int *fdp, struct ovnic_err *err)
     if (snprintf(path, sizeof path, "%s/lock", dir) >= (int)sizeof path) {
         return ovnic_err_set(err, -ENAMETOOLONG, "attachments", "path too long", NULL);
     }
-    error = mkdir_p(dir);
+    error = util_mkdir_p(dir);
     if (error) {
         return ovnic_err_set(err, error, "attachments",
                              "cannot create the state directory", "%s", dir);

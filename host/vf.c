@@ -13,36 +13,6 @@
 
 OVNIC_LOG_MODULE(host_vf);
 
-int
-vf_mac_parse(const char *s, uint8_t mac[6])
-{
-    unsigned int b[6];
-    int n = 0;
-    int i;
-
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-               &n) != 6 ||
-        n != 17 || s[n] != '\0') {
-        return -EINVAL;
-    }
-    for (i = 0; i < 17; i++) {
-        if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i])) {
-            return -EINVAL;
-        }
-    }
-    for (i = 0; i < 6; i++) {
-        mac[i] = (uint8_t)b[i];
-    }
-    return 0;
-}
-
-void
-vf_mac_format(const uint8_t mac[6], char buf[SRIOV_MAC_LEN])
-{
-    snprintf(buf, SRIOV_MAC_LEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-             mac[3], mac[4], mac[5]);
-}
-
 /* The error of a VF setting in words. */
 static const char *
 setting_strerror(int error)
@@ -69,7 +39,7 @@ setting_value_format(enum host_vf_setting s, const struct host_vf_value *v, char
 
     switch (s) {
     case HOST_VF_MAC:
-        vf_mac_format(v->mac, mac);
+        util_mac_format(v->mac, mac);
         snprintf(buf, size, "%s", mac);
         break;
     case HOST_VF_VLAN:
@@ -467,7 +437,7 @@ vf_attach(const struct host_ctx *ctx, const struct vf_attach_request *req,
     snprintf(res->record.iface_id, sizeof res->record.iface_id, "%s",
              req->iface_id ? req->iface_id : "");
     if (req->config.has[HOST_VF_MAC]) {
-        vf_mac_format(req->config.value.mac, res->record.mac);
+        util_mac_format(req->config.value.mac, res->record.mac);
     }
     res->record.since_ms = time_wall_msec();
 

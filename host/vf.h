@@ -111,10 +111,4 @@ int vf_detach(const struct host_ctx *ctx, const char *pf, unsigned int vf,
  * a bad PCI address. */
 int vf_libvirt_xml(const char *vf_pci, const char *mac, int vlan, char *buf, size_t size);
 
-/** Parses "xx:xx:xx:xx:xx:xx" into 'mac'.  Returns 0 or -EINVAL. */
-int vf_mac_parse(const char *s, uint8_t mac[6]);
-
-/** Formats 'mac' into 'buf'. */
-void vf_mac_format(const uint8_t mac[6], char buf[SRIOV_MAC_LEN]);
-
 #endif /* OVNIC_HOST_VF_H */

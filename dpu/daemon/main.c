@@ -37,33 +37,6 @@ struct process {
     struct dpud *dpud;
 };
 
-static int
-mkdir_p(const char *path)
-{
-    char *copy = strdup(path);
-    int error = 0;
-
-    if (!copy) {
-        return -ENOMEM;
-    }
-    for (char *p = copy + 1; !error; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(copy, 0755) && errno != EEXIST) {
-                error = -errno;
-            }
-            *p = c;
-            if (!c) {
-                break;
-            }
-        }
-    }
-    free(copy);
-    return error;
-}
-
 /* Creates and locks the pidfile (the lock shows that this daemon runs; it goes
  * away with the process, so a pidfile left by a killed daemon is reused). */
 static int
@@ -305,7 +278,7 @@ main(int argc, char *argv[])
                 strerror(-error));
         goto out;
     }
-    if ((error = mkdir_p(config.rundir))) {
+    if ((error = util_mkdir_p(config.rundir))) {
         fprintf(stderr, "ovnic-dpud: cannot create rundir %s: %s\n", config.rundir,
                 strerror(-error));
         goto out;

@@ -150,9 +150,7 @@ hostlink_check_transport(const char *remote, bool passive, bool allow_plain,
 char *
 hostlink_mac_format(const struct hostlink_mac *mac, char buf[HOSTLINK_MAC_LEN + 1])
 {
-    snprintf(buf, HOSTLINK_MAC_LEN + 1, "%02x:%02x:%02x:%02x:%02x:%02x", mac->b[0],
-             mac->b[1], mac->b[2], mac->b[3], mac->b[4], mac->b[5]);
-    return buf;
+    return util_mac_format(mac->b, buf);
 }
 
 char *
@@ -198,21 +196,7 @@ hex_run__(const char *s, size_t n)
 int
 hostlink_mac_parse(const char *s, struct hostlink_mac *mac)
 {
-    struct hostlink_mac m;
-
-    if (strlen(s) != HOSTLINK_MAC_LEN) {
-        return -EINVAL;
-    }
-    for (size_t i = 0; i < 6; i++) {
-        long v = hex_run__(s + 3 * i, 2);
-
-        if (v < 0 || (i < 5 && s[3 * i + 2] != ':')) {
-            return -EINVAL;
-        }
-        m.b[i] = (uint8_t)v;
-    }
-    *mac = m;
-    return 0;
+    return util_mac_parse(s, mac->b);
 }
 
 int

@@ -149,6 +149,28 @@ wrong_type__(const char *key, const char *expected, const json_t *value,
 }
 
 int
+json_check_members(const json_t *obj, const char *const *allowed, const char *domain,
+                   const char *where, struct ovnic_err *err)
+{
+    const char *key;
+    json_t *value;
+
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        const char *const *a;
+
+        for (a = allowed; *a && strcmp(*a, key); a++) {
+            continue;
+        }
+        if (!*a) {
+            return ovnic_err_set(err, -EINVAL, domain, "unknown member", "'%s' in %s",
+                                 key, where);
+        }
+    }
+    return 0;
+}
+
+int
 json_get(const json_t *obj, const char *key, const json_t **out, struct ovnic_err *err)
 {
     return member__(obj, key, true, out, err);

@@ -35,6 +35,12 @@
 
 /* ---- Member getters. ---------------------------------------------------------- */
 
+/** Refuses a member of object 'obj' whose name is not in 'allowed' (NULL-terminated):
+ * -EINVAL, with 'err' (domain 'domain') naming the member and 'where' ("'M' in
+ * WHERE").  Returns 0 when every member is allowed. */
+int json_check_members(const json_t *obj, const char *const *allowed, const char *domain,
+                       const char *where, struct ovnic_err *err);
+
 /** Any value of member 'key' of 'obj' (null included).  Borrowed.
  * Returns 0, or -EINVAL if 'obj' is not an object or has no member 'key'. */
 int json_get(const json_t *obj, const char *key, const json_t **out,

@@ -28,6 +28,21 @@ uint64_t time_msec(void);
 /** Monotonic time in microseconds. */
 uint64_t time_usec(void);
 
+/** Length of a MAC address as text, "xx:xx:xx:xx:xx:xx", without its NUL. */
+#define UTIL_MAC_LEN 17
+
+/** Parses exactly "xx:xx:xx:xx:xx:xx" (hex digits of either case) into 'mac', which
+ * is written only on success.  Returns 0 or -EINVAL. */
+int util_mac_parse(const char *s, uint8_t mac[6]);
+
+/** Formats 'mac' as "xx:xx:xx:xx:xx:xx" (lowercase) into 'buf'; returns 'buf'. */
+char *util_mac_format(const uint8_t mac[6], char buf[UTIL_MAC_LEN + 1]);
+
+/** Creates directory 'path' and its missing parents (mode 0755), as "mkdir -p".
+ * Returns 0 (also when it exists), -ENAMETOOLONG (PATH_MAX bytes or more), -ENOENT
+ * (an empty path), or the errno of mkdir(). */
+int util_mkdir_p(const char *path);
+
 /** Wall-clock time in milliseconds since the Unix epoch. */
 uint64_t time_wall_msec(void);
 

@@ -325,30 +325,6 @@ host_dir(const struct lab_config *cfg, unsigned int i, const char *sub, char *bu
 }
 
 static int
-mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t i, len = strlen(path);
-
-    if (len >= sizeof buf) {
-        return -ENAMETOOLONG;
-    }
-    memcpy(buf, path, len + 1);
-    for (i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST) {
-                return -errno;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
-
-static int
 rm_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st;
@@ -602,7 +578,7 @@ lab_up(const struct lab_config *cfg, struct ovnic_err *err)
     if (rc) {
         return ovnic_err_set(err, rc, "lab", "ovnic-nicsim not found", "%s", nicsim);
     }
-    rc = mkdir_p(cfg->dir);
+    rc = util_mkdir_p(cfg->dir);
     if (rc) {
         return ovnic_err_set(err, rc, "lab", "cannot create directory", "%s", cfg->dir);
     }
@@ -630,7 +606,7 @@ lab_up(const struct lab_config *cfg, struct ovnic_err *err)
         snprintf(port, sizeof port, "h%u", i);
         host_dir(cfg, i, "", path, sizeof path);
         rm_rf(path);
-        rc = mkdir_p(path);
+        rc = util_mkdir_p(path);
         if (rc) {
             ovnic_err_set(err, rc, "lab", "cannot create directory", "%s", path);
             break;

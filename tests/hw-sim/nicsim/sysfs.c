@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "shared/util/log.h"
+#include "shared/util/util.h"
 
 OVNIC_LOG_MODULE(nicsim_sysfs);
 
@@ -52,31 +53,6 @@ static int OVNIC_PRINTF(3, 4) pathf(char *buf, size_t size, const char *fmt, ...
 }
 
 /* ---- File helpers. ------------------------------------------------------------ */
-
-static int
-mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    size_t i;
-
-    if (len == 0 || len >= sizeof buf) {
-        return -ENAMETOOLONG;
-    }
-    memcpy(buf, path, len + 1);
-    for (i = 1; i <= len; i++) {
-        if (buf[i] == '/' || buf[i] == '\0') {
-            char c = buf[i];
-
-            buf[i] = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST) {
-                return -errno;
-            }
-            buf[i] = c;
-        }
-    }
-    return 0;
-}
 
 static int
 rm_rf_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -244,7 +220,7 @@ netdev_dir_create(const char *dev_dir, const char *ifname, const uint8_t mac[6],
     int error;
 
     pathf(dir, sizeof dir, "%s/net/%s", dev_dir, ifname);
-    error = mkdir_p(dir);
+    error = util_mkdir_p(dir);
     if (error) {
         return error;
     }
@@ -329,7 +305,7 @@ vf_tree_create(struct nicsim_sysfs *s, unsigned int vf)
     nicsim_sysfs_vf_ifname(s, vf, ifname);
     nicsim_sysfs_vf_mac(s, vf, mac);
     pathf(dir, sizeof dir, "%s/" PCI_PARENT "/%s", s->root, addr);
-    error = mkdir_p(dir);
+    error = util_mkdir_p(dir);
     if (!error) {
         error = write_filef(dir, "vendor", "0x15b3\n");
     }
@@ -431,17 +407,17 @@ pf_tree_create(struct nicsim_sysfs *s)
     int error;
 
     pathf(path, sizeof path, "%s/bus/pci/drivers/" DRIVER_NAME, s->root);
-    error = mkdir_p(path);
+    error = util_mkdir_p(path);
     if (!error) {
         pathf(path, sizeof path, "%s/bus/pci/devices", s->root);
-        error = mkdir_p(path);
+        error = util_mkdir_p(path);
     }
     if (!error) {
         pathf(path, sizeof path, "%s/class/net", s->root);
-        error = mkdir_p(path);
+        error = util_mkdir_p(path);
     }
     if (!error) {
-        error = mkdir_p(s->pf_dir);
+        error = util_mkdir_p(s->pf_dir);
     }
     if (error) {
         return error;
@@ -474,7 +450,7 @@ pf_tree_create(struct nicsim_sysfs *s)
         return error;
     }
     pathf(path, sizeof path, "%s/net/%s/smart_nic/pf", s->pf_dir, s->pf_ifname);
-    error = mkdir_p(path);
+    error = util_mkdir_p(path);
     if (!error) {
         error = write_filef(path, "config",
                             "MAC        : %s\n"

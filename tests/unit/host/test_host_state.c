@@ -254,15 +254,15 @@ test_mac(void **state)
     char buf[SRIOV_MAC_LEN];
 
     (void)state;
-    assert_int_equal(vf_mac_parse("02:42:A1:00:01:ff", mac), 0);
-    vf_mac_format(mac, buf);
+    assert_int_equal(util_mac_parse("02:42:A1:00:01:ff", mac), 0);
+    util_mac_format(mac, buf);
     assert_string_equal(buf, "02:42:a1:00:01:ff");
-    assert_int_equal(vf_mac_parse("02:42:a1:00:01", mac), -EINVAL);
-    assert_int_equal(vf_mac_parse("02:42:a1:00:01:ff:", mac), -EINVAL);
-    assert_int_equal(vf_mac_parse("02-42-a1-00-01-ff", mac), -EINVAL);
-    assert_int_equal(vf_mac_parse("2:42:a1:00:01:ff0", mac), -EINVAL);
-    assert_int_equal(vf_mac_parse(" 2:42:a1:00:01:ff", mac), -EINVAL);
-    assert_int_equal(vf_mac_parse("", mac), -EINVAL);
+    assert_int_equal(util_mac_parse("02:42:a1:00:01", mac), -EINVAL);
+    assert_int_equal(util_mac_parse("02:42:a1:00:01:ff:", mac), -EINVAL);
+    assert_int_equal(util_mac_parse("02-42-a1-00-01-ff", mac), -EINVAL);
+    assert_int_equal(util_mac_parse("2:42:a1:00:01:ff0", mac), -EINVAL);
+    assert_int_equal(util_mac_parse(" 2:42:a1:00:01:ff", mac), -EINVAL);
+    assert_int_equal(util_mac_parse("", mac), -EINVAL);
 }
 
 static void
